@@ -1,0 +1,1 @@
+"""Senim's application shell: what the helpline and the agencies' sides share."""

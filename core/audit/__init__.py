@@ -1,0 +1,391 @@
+"""The audit trail (security.md §3): append-only, hash-chained, with signed checkpoints.
+
+Writing::
+
+    from core import audit
+    audit.record("case.view", object_type="case", object_id=case.id, fields=["child_name"])
+
+``record`` adds the entry in the caller's current transaction (``db.session``): it commits or
+rolls back with the change it describes, so a rolled-back action leaves no entry and no gap.
+Entries name fields, never their values; ``details`` carry small non-personal values only
+(codes, counts, ids).
+
+How appends stay one linear chain:
+
+- PostgreSQL: ``pg_advisory_xact_lock(APPEND_LOCK_KEY)``, then read the head, then insert at
+  head + 1. The lock is held until the caller's transaction ends, so concurrent writers queue
+  behind it; under READ COMMITTED (the default) the head read after the lock sees the previous
+  holder's committed entry. The primary key on ``sequence`` backs this up: two writers can
+  never both take one position, at worst an append fails (as it would under REPEATABLE READ,
+  whose snapshot may predate the lock). Because the lock lasts until commit, call ``record``
+  late in the transaction, after the rows it describes are written: that keeps the queue short
+  and cannot deadlock with row locks taken afterwards.
+- SQLite: one writer at a time is the database's own rule, but pysqlite opens transactions
+  lazily (``BEGIN`` before the first INSERT/UPDATE/DELETE), so a head read could come before the
+  write lock is taken. When the connection has no transaction yet, ``record`` starts one with
+  ``BEGIN IMMEDIATE``, which takes the write lock before the head is read; when it already has
+  one, the caller's earlier write holds that lock already.
+
+Checking: :func:`verify` replays the whole chain and every checkpoint (``senim audit verify``);
+:func:`verify_incremental` starts from the last checkpoint that verified
+(``GET /api/v1/audit/verify``); :func:`write_checkpoint` verifies, then signs the head
+(``senim audit checkpoint``, from cron).
+
+Settings (``app.config``): ``AUDIT_CHECKPOINT_DIR`` (default ``<instance>/audit-checkpoints``)
+and ``AUDIT_SIGNING_KEY_PATH`` (default ``<instance>/audit-signing-key``; generated outside
+production, required in production).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from flask import current_app, g, has_request_context, request
+from sqlalchemy import Connection, insert, select, text
+
+# The models package first: it imports core.audit.models, which needs core.models.base, so
+# entering through this package must not leave core.models half-initialised.
+import core.models  # noqa: F401
+from core.audit.chain import (
+    GENESIS_HASH,
+    ROW_COLUMNS,
+    VerifyResult,
+    encode_details,
+    entry_hash,
+    format_time,
+    verify_rows,
+)
+from core.audit.checkpoints import (
+    Checkpoint,
+    CheckpointError,
+    CheckpointProblem,
+    CheckpointStore,
+    load_signing_key,
+)
+from core.audit.models import (
+    ACTION_LENGTH,
+    ADDRESS_LENGTH,
+    OBJECT_ID_LENGTH,
+    OBJECT_TYPE_LENGTH,
+    REASON_LENGTH,
+    REQUEST_ID_LENGTH,
+    AuditEntry,
+    AuditImmutableError,
+)
+from core.clock import utcnow
+from core.extensions import db
+
+if TYPE_CHECKING:
+    from core.models.users import User
+
+__all__ = [
+    "APPEND_LOCK_KEY",
+    "GENESIS_HASH",
+    "AuditChainError",
+    "AuditEntry",
+    "AuditImmutableError",
+    "AuditValueError",
+    "Checkpoint",
+    "CheckpointError",
+    "VerifyResult",
+    "checkpoint_store",
+    "record",
+    "verify",
+    "verify_incremental",
+    "write_checkpoint",
+]
+
+# The advisory lock that serialises appends on PostgreSQL ("SENIM" "A0D1" in hex). Advisory
+# lock keys are global to the database, so this one must stay unique to the audit chain.
+APPEND_LOCK_KEY: Final = 0x53454E494D_A0D1
+VERIFY_BATCH: Final = 10_000  # rows per round trip while verifying
+
+DetailValue = str | int | bool | None
+
+_NAME: Final = re.compile(r"^[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*$")
+_OBJECT_ID: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")
+_FIELD_LENGTH: Final = 64
+_DETAIL_VALUE_LENGTH: Final = 200
+
+
+class AuditValueError(ValueError):
+    """A ``record`` argument that could carry values where names belong, or is malformed."""
+
+
+class AuditChainError(RuntimeError):
+    """The chain did not verify, so it must not be signed."""
+
+    def __init__(self, result: VerifyResult) -> None:
+        super().__init__(result.problem or "the audit chain does not verify")
+        self.result = result
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+def record(
+    action: str,
+    *,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    reason: str | None = None,
+    fields: Sequence[str] = (),
+    details: Mapping[str, DetailValue] | None = None,
+    actor: User | None = None,
+    public: bool = False,
+) -> AuditEntry:
+    """Append an entry in the caller's transaction and return it.
+
+    ``actor`` defaults to the signed-in user of the current request (none: a system job or an
+    anonymous visitor). ``public=True`` marks a public endpoint: no client address is kept.
+    The returned object is a snapshot of the row and is not attached to the session.
+    """
+    values: dict[str, object] = {
+        "action": _name(action, "action", ACTION_LENGTH),
+        **_object(object_type, object_id),
+        "reason": _reason(reason),
+        "fields": _fields(fields),
+        "details": _details(details),
+        **_actor(actor if actor is not None else _current_user()),
+        **_request_context(public),
+    }
+    session = db.session
+    with session.no_autoflush:  # the caller's pending objects are theirs to flush
+        connection = session.connection()
+        _serialise_appends(connection)
+        head_sequence, head_hash = _head(connection)
+        values.update(sequence=head_sequence + 1, prev_hash=head_hash,
+                      occurred_at=utcnow().astimezone(UTC))
+        values["hash"] = entry_hash(values)
+        # A Core INSERT runs at once, inside the session's transaction: the next append in the
+        # same transaction then reads this entry as the head.
+        session.execute(insert(AuditEntry.__table__).values(**values))
+    return AuditEntry(**values)
+
+
+def _serialise_appends(connection: Connection) -> None:
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
+    elif dialect == "sqlite":
+        raw = connection.connection.dbapi_connection
+        if raw is not None and not getattr(raw, "in_transaction", True):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _head(connection: Connection) -> tuple[int, str]:
+    table = AuditEntry.__table__
+    row = connection.execute(
+        select(table.c.sequence, table.c.hash).order_by(table.c.sequence.desc()).limit(1)
+    ).first()
+    return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
+
+
+def _current_user() -> User | None:
+    if not has_request_context():
+        return None
+    authenticated: User | None = g.get("user")  # set by core/access.py, for the API as well
+    if authenticated is not None:
+        return authenticated
+    from flask_login import current_user
+
+    if not getattr(current_user, "is_authenticated", False):
+        return None
+    user: User = current_user._get_current_object()
+    return user
+
+
+def _actor(user: User | None) -> dict[str, str | None]:
+    if user is None:
+        return {"actor_id": None, "actor_username": None, "actor_role": None, "unit_id": None}
+    return {"actor_id": user.id, "actor_username": user.username, "actor_role": user.role,
+            "unit_id": user.unit_id}
+
+
+def _request_context(public: bool) -> dict[str, str | None]:
+    if not has_request_context():
+        return {"request_id": None, "client_address": None}
+    request_id = g.get("request_id")
+    address = None if public else request.remote_addr
+    return {
+        "request_id": str(request_id)[:REQUEST_ID_LENGTH] if request_id else None,
+        "client_address": address[:ADDRESS_LENGTH] if address else None,
+    }
+
+
+# --- validation: names only, so that values cannot slip in where names belong ------------------
+
+def _name(value: str, what: str, limit: int) -> str:
+    if not isinstance(value, str) or len(value) > limit or not _NAME.match(value):
+        raise AuditValueError(f"{what} must be a dotted lowercase name of at most {limit} characters")
+    return value
+
+
+def _object(object_type: str | None, object_id: str | None) -> dict[str, str | None]:
+    if object_type is None:
+        if object_id is not None:
+            raise AuditValueError("object_id needs an object_type")
+        return {"object_type": None, "object_id": None}
+    _name(object_type, "object_type", OBJECT_TYPE_LENGTH)
+    if object_id is not None and (
+        not isinstance(object_id, str) or len(object_id) > OBJECT_ID_LENGTH
+        or not _OBJECT_ID.match(object_id)
+    ):
+        raise AuditValueError(f"object_id must be an id of at most {OBJECT_ID_LENGTH} characters")
+    return {"object_type": object_type, "object_id": object_id}
+
+
+def _reason(reason: str | None) -> str | None:
+    if reason is None or not reason.strip():
+        return None
+    if len(reason) > REASON_LENGTH:
+        raise AuditValueError(f"reason is longer than {REASON_LENGTH} characters")
+    return reason.strip()
+
+
+def _fields(fields: Sequence[str]) -> str | None:
+    if isinstance(fields, str):
+        raise AuditValueError("fields must be a sequence of field names, not a string")
+    names = {_name(field, "a field name", _FIELD_LENGTH) for field in fields}
+    return ",".join(sorted(names)) or None
+
+
+def _details(details: Mapping[str, DetailValue] | None) -> str | None:
+    if not details:
+        return None
+    for key, value in details.items():
+        _name(key, "a details key", _FIELD_LENGTH)
+        if value is not None and not isinstance(value, str | int):  # bool is an int
+            raise AuditValueError(f"details[{key!r}] must be a string, integer, boolean or None")
+        if isinstance(value, str) and (len(value) > _DETAIL_VALUE_LENGTH or not value.isprintable()):
+            raise AuditValueError(f"details[{key!r}] must be short printable text")
+    return encode_details(details)
+
+
+# --- checking ----------------------------------------------------------------------------------
+
+def checkpoint_store() -> CheckpointStore:
+    config = current_app.config
+    instance = Path(current_app.instance_path)
+    directory = Path(config.get("AUDIT_CHECKPOINT_DIR") or instance / "audit-checkpoints")
+    key_path = Path(config.get("AUDIT_SIGNING_KEY_PATH") or instance / "audit-signing-key")
+    settings = config.get("SENIM")
+    production = bool(getattr(settings, "is_production", False))
+    return CheckpointStore(directory, load_signing_key(key_path, create=not production))
+
+
+def verify(start_sequence: int | None = None) -> VerifyResult:
+    """Replay the chain from ``start_sequence`` (default: the first entry) to the head and check
+    every checkpoint at or after it. Reads committed data on a connection of its own."""
+    store = checkpoint_store()
+    start = start_sequence or 1
+    # Checkpoints are listed before the chain is read: one signed meanwhile could name an entry
+    # appended after the read, which would look like a cut-off tail.
+    checkpoints, problems = store.load(from_sequence=start)
+    result = _replay(start, GENESIS_HASH if start == 1 else None, checkpoints, problems)
+    if result.ok and start == 1 and checkpoints:
+        store.remember_verified(checkpoints[-1].sequence)
+    return result
+
+
+def verify_incremental() -> VerifyResult:
+    """Verify from the last checkpoint that verified (or the first entry) to the head."""
+    store = checkpoint_store()
+    anchor = store.last_verified()
+    checkpoints, problems = store.load(from_sequence=anchor or 0)
+    if anchor is None or not any(checkpoint.sequence == anchor for checkpoint in checkpoints):
+        return verify()
+    # The anchor entry's own link is accepted: its signed hash pins it and everything before.
+    result = _replay(anchor, None, checkpoints, problems)
+    if not result.ok:
+        # Speed matters only while all is well; after tampering, name the earliest bad entry
+        # (a cut may reach below the anchor, an edit may sit before it).
+        return verify()
+    store.remember_verified(checkpoints[-1].sequence)
+    return result
+
+
+def write_checkpoint() -> Checkpoint | None:
+    """Verify up to the head, then sign the head; ``None`` while the chain is empty."""
+    result = verify_incremental()
+    if not result.ok:
+        raise AuditChainError(result)
+    if result.head_hash is None:
+        return None
+    store = checkpoint_store()
+    checkpoint = store.write(result.head_sequence, result.head_hash, format_time(utcnow()))
+    store.remember_verified(checkpoint.sequence)
+    return checkpoint
+
+
+def _replay(start: int, prev_hash: str | None, checkpoints: Sequence[Checkpoint],
+            problems: Sequence[CheckpointProblem]) -> VerifyResult:
+    pinned = {checkpoint.sequence: checkpoint.hash for checkpoint in checkpoints}
+    with db.engine.connect() as connection, _rows_from(connection, start) as rows:
+        result = verify_rows(rows, start=start, prev_hash=prev_hash, checkpoints=pinned)
+    return _with_problems(result, problems)
+
+
+# The time column as its canonical text (chain.format_time), computed by the database: parsing
+# and formatting a datetime per row in Python would cost a third of the verification.
+# SQLite holds what SQLAlchemy stored, naive UTC as "YYYY-MM-DD HH:MM:SS.ffffff"; a value in
+# any other shape can only come from tampering and yields a hash mismatch.
+_CANONICAL_TIME_SQL: Final = {
+    "postgresql": """to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')""",
+    "sqlite": "replace(occurred_at, ' ', 'T') || '+00:00'",
+}
+_PLACEHOLDER: Final = {"postgresql": "%s", "sqlite": "?"}
+
+
+@contextmanager
+def _rows_from(connection: Connection, start: int) -> Iterator[Iterable[Sequence[Any]]]:
+    """Rows from ``start`` on, in ``ROW_COLUMNS`` order, streamed in batches.
+
+    On PostgreSQL and SQLite this reads through the driver's own cursor (a server-side one on
+    PostgreSQL): SQLAlchemy's result rows would cost as much as the hashing. The SQL is built
+    from constant column names only.
+    """
+    dialect = connection.dialect.name
+    if dialect not in _CANONICAL_TIME_SQL:
+        yield _rows_through_sqlalchemy(connection, start)
+        return
+    columns = ", ".join(_CANONICAL_TIME_SQL[dialect] if name == "occurred_at" else name
+                        for name in ROW_COLUMNS)
+    query = (f"SELECT {columns} FROM audit_entries "  # noqa: S608  (constants only)
+             f"WHERE sequence >= {_PLACEHOLDER[dialect]} ORDER BY sequence")
+    driver: Any = connection.connection.driver_connection
+    cursor = driver.cursor(name="senim_audit_verify") if dialect == "postgresql" else driver.cursor()
+    try:
+        cursor.execute(query, (start,))
+        yield itertools.chain.from_iterable(iter(partial(cursor.fetchmany, VERIFY_BATCH), []))
+    finally:
+        cursor.close()
+
+
+def _rows_through_sqlalchemy(connection: Connection, start: int) -> Iterable[Sequence[Any]]:
+    table = AuditEntry.__table__
+    return connection.execute(
+        select(*(table.c[name] for name in ROW_COLUMNS))
+        .where(table.c.sequence >= start)
+        .order_by(table.c.sequence)
+        .execution_options(yield_per=VERIFY_BATCH)
+    )
+
+
+def _with_problems(result: VerifyResult, problems: Sequence[CheckpointProblem]) -> VerifyResult:
+    """A checkpoint file that fails its own check makes the verification fail too: a forged
+    file is tampering, even if the chain is intact."""
+    if not problems:
+        return result
+    problem = problems[0]
+    if not result.ok and (result.first_bad or 0) <= problem.sequence:
+        return result
+    return VerifyResult(ok=False, entries=result.entries, verified_from=result.verified_from,
+                        first_bad=problem.sequence,
+                        problem=f"checkpoint {problem.path.name}: {problem.problem}")

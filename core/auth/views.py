@@ -1,0 +1,203 @@
+"""Sign-in (password, then the second factor), enrolment, password change and sign-out."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from core import audit
+from core.auth import throttle, totp
+from core.auth.forms import CodeForm, LoginForm, PasswordChangeForm
+from core.auth.service import authenticate, change_password
+from core.clock import utcnow
+from core.extensions import db, limiter
+from core.models import User
+from core.urls import safe_next
+from core.users_service import UserError
+
+bp = Blueprint("auth", __name__)
+PENDING_LIFETIME = timedelta(minutes=5)
+# Per client address, on top of the per-account throttle (which lives in core/auth/throttle.py).
+ADDRESS_LIMIT = "30 per minute"
+
+
+def _locked_response(form: object, template: str, **context: object) -> tuple[str, int]:
+    flash(_("Too many attempts. Please wait a minute and try again."), "error")
+    return render_template(template, form=form, **context), 429
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(ADDRESS_LIMIT, methods=["POST"])
+def login() -> Response | str | tuple[str, int]:
+    if current_user.is_authenticated:
+        return redirect(url_for("core.home"))
+    form = LoginForm()
+    if not form.validate_on_submit():
+        return render_template("core/login.html", form=form)
+    username = form.username.data or ""
+    if throttle.is_locked(username):
+        return _locked_response(form, "core/login.html")
+    user = authenticate(username, form.password.data or "")
+    if user is None:
+        _failed(username, None)
+        db.session.commit()
+        flash(_("The username or password is not correct."), "error")
+        return render_template("core/login.html", form=form)
+    _remember_pending(user)
+    db.session.commit()
+    step = "auth.second_factor" if user.totp_confirmed_at else "auth.enrol"
+    return redirect(url_for(step, next=safe_next(request.args.get("next"))))
+
+
+def _failed(username: str, user: User | None) -> None:
+    locked = throttle.record_failure(username)
+    audit.record("auth.failure", actor=user, object_type="user", object_id=user.id if user else None)
+    if locked:
+        audit.record("auth.lockout", actor=user, object_type="user",
+                     object_id=user.id if user else None)
+
+
+def _remember_pending(user: User) -> None:
+    """Between the password and the code the user is not signed in, only 'pending'."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    session["pending_user"] = user.get_id()
+    session["pending_since"] = utcnow().isoformat()
+
+
+def _pending_user() -> User | None:
+    marker, since = session.get("pending_user"), session.get("pending_since")
+    if not marker or not since:
+        return None
+    if utcnow() - datetime.fromisoformat(since) > PENDING_LIFETIME:
+        return None
+    user_id, _, epoch = str(marker).partition(".")
+    user = db.session.get(User, user_id)
+    if user is None or not user.active or str(user.session_epoch) != epoch:
+        return None
+    return user
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@limiter.limit(ADDRESS_LIMIT, methods=["POST"])
+def second_factor() -> Response | str | tuple[str, int]:
+    user = _pending_user()
+    if user is None or not user.totp_confirmed_at:
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    context = {"demo_code": _demo_code(user)}
+    if not form.validate_on_submit():
+        return render_template("core/login_code.html", form=form, **context)
+    if throttle.is_locked(user.username):
+        return _locked_response(form, "core/login_code.html", **context)
+    if not totp.verify_and_consume(user, form.code.data or ""):
+        _failed(user.username, user)
+        db.session.commit()
+        flash(_("The code is not correct or was already used. Wait for the next one."), "error")
+        return render_template("core/login_code.html", form=form, **context)
+    return _complete_sign_in(user)
+
+
+@bp.route("/login/enrol", methods=["GET", "POST"])
+@limiter.limit(ADDRESS_LIMIT, methods=["POST"])
+def enrol() -> Response | str:
+    user = _pending_user()
+    if user is None or user.totp_confirmed_at:
+        return redirect(url_for("auth.login"))
+    if not user.totp_secret:
+        user.totp_secret = totp.new_secret()
+        db.session.commit()
+    form = CodeForm()
+    secret = user.totp_secret
+    context = {"qr": totp.qr_data_uri(totp.provisioning_uri(user, secret)),
+               "manual_key": " ".join(secret[i:i + 4] for i in range(0, len(secret), 4)),
+               "demo_code": _demo_code(user)}
+    if form.validate_on_submit():
+        if totp.verify_and_consume(user, form.code.data or ""):
+            user.totp_confirmed_at = utcnow()
+            audit.record("auth.totp_enrolled", actor=user, object_type="user", object_id=user.id)
+            return _complete_sign_in(user)
+        _failed(user.username, user)
+        db.session.commit()
+        flash(_("The code is not correct. Check the time on your phone and try again."), "error")
+    return render_template("core/login_enrol.html", form=form, **context)
+
+
+def _demo_code(user: User) -> str | None:
+    """Development only: show the current code so a newcomer can try every role."""
+    if current_app.config["SENIM"].env != "development" or not user.totp_secret:
+        return None
+    return totp.current_code(user.totp_secret)
+
+
+def _complete_sign_in(user: User) -> Response:
+    throttle.record_success(user.username)
+    audit.record("auth.success", actor=user, object_type="user", object_id=user.id)
+    db.session.commit()
+    start_session(user)
+    if user.must_change_password:
+        return redirect(url_for("auth.password"))
+    return redirect(safe_next(request.args.get("next")) or url_for("core.home"))
+
+
+def start_session(user: User) -> None:
+    """A fresh session at every sign-in: nothing from before survives (session fixation)."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    now = utcnow().isoformat()
+    session["sid"] = secrets.token_urlsafe(16)
+    session["started_at"] = now
+    session["seen_at"] = now
+    session.permanent = True
+    login_user(user)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+def password() -> Response | str:
+    form = PasswordChangeForm()
+    user: User = current_user._get_current_object()
+    if form.validate_on_submit():
+        try:
+            change_password(user, form.current.data or "", form.new.data or "")
+        except UserError as error:
+            form.new.errors = [*form.new.errors, _translate_user_error(error)]
+        else:
+            audit.record("auth.password_changed", actor=user, object_type="user", object_id=user.id)
+            db.session.commit()
+            start_session(user)  # every other session ended with the epoch; keep this one
+            flash(_("Your password has been changed."), "info")
+            return redirect(url_for("core.home"))
+    return render_template("core/password.html", form=form)
+
+
+def _translate_user_error(error: UserError) -> str:
+    messages = {
+        "wrong_password": _("The current password is not correct."),
+        "too_common": _("This password is too common. Choose another."),
+        "length": _("Use 12 to 128 characters."),
+        "same": _("Choose a password different from the current one."),
+    }
+    return messages.get(error.code, str(error))
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    lang = session.get("lang")
+    if current_user.is_authenticated:
+        audit.record("auth.logout", object_type="user", object_id=current_user.id)
+        db.session.commit()
+    logout_user()
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("auth.login"))

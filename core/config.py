@@ -1,0 +1,170 @@
+"""Configuration from the environment (interfaces.md, "Configuration").
+
+A ``Config`` is a frozen value built once; ``create_app`` turns it into Flask settings. Every
+misconfiguration raises ``ConfigError`` whose message starts with the name of the setting, so the
+command line can print one clear line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+log = logging.getLogger(__name__)
+
+ENVIRONMENTS = ("development", "production", "testing")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class Argon2Parameters:
+    """Argon2id cost. Production values follow security.md (64 MiB, t=3)."""
+
+    time_cost: int = 3
+    memory_cost_kib: int = 64 * 1024
+    parallelism: int = 2
+
+
+CHEAP_ARGON2 = Argon2Parameters(time_cost=1, memory_cost_kib=8, parallelism=1)
+
+
+@dataclass(frozen=True)
+class Config:
+    env: str = "development"
+    instance_path: Path = PROJECT_ROOT / "instance"
+    database_url: str = ""
+    allow_sqlite: bool = False
+    secret_key: str = field(default="", repr=False)
+    master_key: str = field(default="", repr=False)
+    timezone: str = "Asia/Almaty"
+    base_url: str = "http://127.0.0.1:5000"
+    smtp_url: str | None = field(default=None, repr=False)
+    redis_url: str | None = field(default=None, repr=False)
+    argon2: Argon2Parameters = Argon2Parameters()
+    rate_limits_enabled: bool = True
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    max_content_length: int = 1024 * 1024
+    check_database: bool = True
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def with_overrides(self, **changes: object) -> Config:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
+        env_vars = os.environ if environ is None else environ
+        env = env_vars.get("SENIM_ENV", "development").strip() or "development"
+        if env not in ENVIRONMENTS:
+            raise ConfigError(f"SENIM_ENV: must be one of {', '.join(ENVIRONMENTS)}, not {env!r}")
+        instance_path = Path(env_vars.get("SENIM_INSTANCE_PATH") or PROJECT_ROOT / "instance")
+        database_url = env_vars.get("SENIM_DATABASE_URL") or f"sqlite:///{instance_path / 'senim.db'}"
+        config = cls(
+            env=env,
+            instance_path=instance_path,
+            database_url=_normalise_database_url(database_url),
+            allow_sqlite=env_vars.get("SENIM_ALLOW_SQLITE") == "1",
+            secret_key=env_vars.get("SENIM_SECRET_KEY", ""),
+            master_key=env_vars.get("SENIM_MASTER_KEY", ""),
+            timezone=env_vars.get("SENIM_TIMEZONE") or "Asia/Almaty",
+            base_url=(env_vars.get("SENIM_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
+            smtp_url=env_vars.get("SENIM_SMTP_URL") or None,
+            redis_url=env_vars.get("SENIM_REDIS_URL") or None,
+            argon2=CHEAP_ARGON2 if env == "testing" else Argon2Parameters(),
+        )
+        return config.validated()
+
+    def validated(self) -> Config:
+        """Check every setting; in development, generate missing keys into the instance folder."""
+        _check_timezone(self.timezone)
+        config = self
+        if self.is_production:
+            if not self.secret_key:
+                raise ConfigError("SENIM_SECRET_KEY: required in production")
+            if not self.master_key:
+                raise ConfigError("SENIM_MASTER_KEY: required in production")
+            if self.is_sqlite and not self.allow_sqlite:
+                raise ConfigError(
+                    "SENIM_DATABASE_URL: SQLite is refused in production "
+                    "(use PostgreSQL, or set SENIM_ALLOW_SQLITE=1 for a single small office)"
+                )
+        else:
+            config = replace(
+                config,
+                secret_key=self.secret_key or _instance_secret(self.instance_path, "secret_key"),
+                master_key=self.master_key or _instance_master_key(self.instance_path),
+            )
+        decode_master_key(config.master_key)
+        return config
+
+
+def decode_master_key(value: str) -> None:
+    """The crypto package owns the rules for a master key; configuration reports them."""
+    from core.crypto import MasterKey, MasterKeyError
+
+    try:
+        MasterKey.from_base64(value)
+    except MasterKeyError as error:
+        raise ConfigError(f"SENIM_MASTER_KEY: {error}") from None
+
+
+def _normalise_database_url(url: str) -> str:
+    # Plain postgresql:// URLs would pick psycopg2, which is not installed; psycopg 3 is.
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def _check_timezone(name: str) -> None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"SENIM_TIMEZONE: unknown time zone {name!r}") from None
+
+
+def _instance_secret(instance_path: Path, name: str) -> str:
+    return _read_or_generate(instance_path, name, lambda: secrets.token_urlsafe(48))
+
+
+def _instance_master_key(instance_path: Path) -> str:
+    return _read_or_generate(
+        instance_path, "master_key", lambda: base64.b64encode(secrets.token_bytes(32)).decode()
+    )
+
+
+def _read_or_generate(instance_path: Path, name: str, generate: Callable[[], str]) -> str:
+    """Development convenience: keep generated keys in the instance folder (never in git)."""
+    path = instance_path / name
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    value = generate()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    log.warning(
+        "generated a development %s in %s; production requires SENIM_%s",
+        name.replace("_", " "), path, name.upper(),
+    )
+    return value

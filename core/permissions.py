@@ -1,0 +1,353 @@
+"""The policy: every "may this user do this to that?" in Senim is answered here.
+
+Pure predicates over users and records (no database access, no Flask), used by the web views,
+the API and the CLI alike; list queries apply the same rules in SQL through the scopes that the
+feature packages build from ``case_scope`` below. Templates only use these to hide controls.
+
+Deny by default: an endpoint that is not in ``ENDPOINT_ROLES`` (or public) answers 403 to every
+signed-in user, and a test fails when an endpoint is missing from the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from core.roles import HELPLINE_ROLES, UNIT_ROLES, Role
+
+ALL_STAFF = frozenset(Role)
+HELPLINE = frozenset(HELPLINE_ROLES)
+UNIT_STAFF = frozenset(UNIT_ROLES)
+ADMIN_ONLY = frozenset({Role.ADMIN})
+
+# Who may reach each endpoint at all. Object-level rules (which case, which referral) follow
+# in the predicates below. Public endpoints are listed in core/access.py.
+AUDIT_READERS = frozenset({Role.AUDITOR, Role.SUPERVISOR})
+# Who reads cases and referrals at all (object rules follow: region, unit).
+CASE_READERS = frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.AGENCY_STAFF, Role.AGENCY_HEAD})
+SUPERVISORS = frozenset({Role.SUPERVISOR})
+
+ENDPOINT_ROLES: dict[str, frozenset[Role]] = {
+    "core.home": ALL_STAFF,
+    "auth.logout": ALL_STAFF,
+    "auth.password": ALL_STAFF,
+    "api.me": ALL_STAFF,
+    "api.list_users": ADMIN_ONLY,
+    "api.audit_verify": AUDIT_READERS,
+    # -- administration of users and tokens (core/admin) --
+    "admin.users": ADMIN_ONLY,
+    "admin.new_user": ADMIN_ONLY,
+    "admin.edit_user": ADMIN_ONLY,
+    "admin.confirm_disable": ADMIN_ONLY,
+    "admin.disable_user": ADMIN_ONLY,
+    "admin.enable_user": ADMIN_ONLY,
+    "admin.confirm_reset_second_factor": ADMIN_ONLY,
+    "admin.reset_second_factor": ADMIN_ONLY,
+    "admin.confirm_reset_password": ADMIN_ONLY,
+    "admin.reset_password": ADMIN_ONLY,
+    "admin.tokens": ADMIN_ONLY,
+    "admin.new_token": ADMIN_ONLY,
+    "admin.confirm_revoke_token": ADMIN_ONLY,
+    "admin.revoke_token": ADMIN_ONLY,
+    # -- routing, algorithm versions, calendar and the directory of units (referrals) --
+    "api.route_facts": HELPLINE,
+    "routing_admin.algorithm": ADMIN_ONLY,
+    "routing_admin.upload": ADMIN_ONLY,
+    "routing_admin.publish": ADMIN_ONLY,
+    "routing_admin.versions": ADMIN_ONLY,
+    "routing_admin.version": ADMIN_ONLY,
+    "routing_admin.calendar": ADMIN_ONLY,
+    "routing_admin.units": ADMIN_ONLY,
+    "routing_admin.new_unit": ADMIN_ONLY,
+    "routing_admin.edit_unit": ADMIN_ONLY,
+    "routing_admin.deactivate_unit": ADMIN_ONLY,
+    "routing_admin.activate_unit": ADMIN_ONLY,
+    # -- intake: contacts, cases, drafts, search (intake) --
+    "api.create_contact": HELPLINE,
+    "api.get_contact": frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.AGENCY_STAFF,
+                                  Role.AGENCY_HEAD}),
+    "api.get_case": frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.AGENCY_STAFF,
+                               Role.AGENCY_HEAD}),
+    "api.search_cases": HELPLINE,
+    "intake.new_contact": HELPLINE,
+    "intake.preview": HELPLINE,
+    "intake.autosave": HELPLINE,
+    "intake.discard_draft": HELPLINE,
+    "intake.lookup": HELPLINE,
+    "intake.cases": HELPLINE,
+    "intake.correct_case": HELPLINE,
+    "intake.apply_routing": HELPLINE,
+    "intake.case_page": frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.AGENCY_STAFF,
+                                   Role.AGENCY_HEAD}),
+    # -- handoffs: referrals, inbox, escalation, notifications (referrals) --
+    "handoffs.inbox": UNIT_STAFF,
+    "handoffs.referral_page": CASE_READERS,
+    "handoffs.act": CASE_READERS,
+    "handoffs.reroute_list": frozenset({Role.SUPERVISOR}),
+    "handoffs.notifications": ALL_STAFF,
+    "handoffs.read_notifications": ALL_STAFF,
+    "handoffs.close_case": HELPLINE,
+    "handoffs.reopen_case": frozenset({Role.SUPERVISOR}),
+    "api.list_referrals": CASE_READERS,
+    "api.get_referral": CASE_READERS,
+    **{f"api.referral_{action}": CASE_READERS for action in (
+        "acknowledge", "accept", "decline", "transfer", "record_action", "complete", "reroute",
+        "override", "note")},
+    # -- supervision and audit pages --
+    "supervision.dashboard": SUPERVISORS,
+    "supervision.routing": SUPERVISORS,
+    "supervision.routing_audit": SUPERVISORS,
+    "supervision.access_log": AUDIT_READERS,
+    "supervision.break_glass": SUPERVISORS,
+    "supervision.find_case": SUPERVISORS,
+}
+
+
+def register_endpoints(table: dict[str, frozenset[Role]]) -> None:
+    """Feature packages declare their endpoints' roles; a duplicate is a programming error."""
+    clash = ENDPOINT_ROLES.keys() & table.keys()
+    if clash and any(ENDPOINT_ROLES[name] != table[name] for name in clash):
+        raise ValueError(f"endpoint policy declared twice: {sorted(clash)}")
+    ENDPOINT_ROLES.update(table)
+
+
+def may_reach(role: str, endpoint: str) -> bool:
+    allowed = ENDPOINT_ROLES.get(endpoint)
+    return allowed is not None and Role(role) in allowed
+
+
+class UserLike(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def unit_id(self) -> str | None: ...
+    @property
+    def region(self) -> str | None: ...
+    @property
+    def active(self) -> bool: ...
+
+
+class UnitLike(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def agency(self) -> str: ...
+
+
+class CaseLike(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def region(self) -> str | None: ...
+    @property
+    def referral_unit_ids(self) -> Iterable[str]: ...
+
+
+class GrantLike(Protocol):
+    """A break-the-glass grant (core.models.BreakGlassGrant)."""
+
+    @property
+    def user_id(self) -> str: ...
+    @property
+    def case_id(self) -> str: ...
+    @property
+    def granted_at(self) -> datetime: ...
+    @property
+    def expires_at(self) -> datetime: ...
+
+
+class ReferralLike(Protocol):
+    @property
+    def unit_id(self) -> str | None: ...
+
+
+# ---- cases ---------------------------------------------------------------------------------
+
+
+def helpline_sees_region(user: UserLike, region: str | None) -> bool:
+    """Helpline staff see the helpline's cases, limited to their region when they have one."""
+    return user.region is None or region is None or user.region == region
+
+
+def can_view_case(user: UserLike, case: CaseLike, grants: Iterable[GrantLike] = (),
+                  now: datetime | None = None) -> bool:
+    """``grants`` and ``now``: the user's break-the-glass grants and the moment to judge them
+    at. Only the reading of a case honours them; editing, reopening and referral actions are
+    asked without grants, so break-the-glass never lets a supervisor act outside their scope."""
+    if not user.active:
+        return False
+    role = Role(user.role)
+    if role in HELPLINE:
+        return helpline_sees_region(user, case.region) or has_break_glass(user, case, grants, now)
+    if role in UNIT_STAFF:
+        return user.unit_id is not None and user.unit_id in set(case.referral_unit_ids)
+    return False  # admins and auditors never read case contents
+
+
+def can_edit_case(user: UserLike, case: CaseLike) -> bool:
+    """Corrections, follow-ups and closing are the helpline's (routing.md §8)."""
+    return Role(user.role) in HELPLINE and can_view_case(user, case)
+
+
+def can_reopen_case(user: UserLike, case: CaseLike) -> bool:
+    return Role(user.role) is Role.SUPERVISOR and can_view_case(user, case)
+
+
+def can_submit_contact(user: UserLike) -> bool:
+    return user.active and Role(user.role) in HELPLINE
+
+
+def can_remove_mandatory_referral(user: UserLike) -> bool:
+    return user.active and Role(user.role) is Role.SUPERVISOR
+
+
+def can_break_glass(user: UserLike) -> bool:
+    return user.active and Role(user.role) is Role.SUPERVISOR
+
+
+def needs_break_glass(user: UserLike, case: CaseLike) -> bool:
+    """A supervisor may open this case only through break-the-glass (it is outside their
+    scope); False for a case already in scope and for users who may not break the glass."""
+    return can_break_glass(user) and not helpline_sees_region(user, case.region)
+
+
+def has_break_glass(user: UserLike, case: CaseLike, grants: Iterable[GrantLike],
+                    now: datetime | None) -> bool:
+    """An unexpired grant of this user for this case: granted at or before ``now``, and
+    expiring after it (a grant is over at its ``expires_at`` exactly)."""
+    if now is None or not can_break_glass(user):
+        return False
+    return any(grant.user_id == user.id and grant.case_id == case.id
+               and grant.granted_at <= now < grant.expires_at for grant in grants)
+
+
+
+# ---- referrals (routing.md §8) ----------------------------------------------------------------
+
+UNIT_ACTIONS = frozenset({"acknowledge", "accept", "decline", "transfer", "record_action",
+                          "complete", "note"})
+SUPERVISOR_ACTIONS = frozenset({"transfer", "reroute", "override", "note"})
+OPERATOR_ACTIONS = frozenset({"note"})
+REFERRAL_ACTIONS = UNIT_ACTIONS | SUPERVISOR_ACTIONS
+
+
+def is_unit_staff_of(user: UserLike, unit_id: str | None) -> bool:
+    return Role(user.role) in UNIT_STAFF and unit_id is not None and user.unit_id == unit_id
+
+
+def can_view_referral(user: UserLike, referral: ReferralLike, case: CaseLike) -> bool:
+    if Role(user.role) in UNIT_STAFF:
+        return is_unit_staff_of(user, referral.unit_id)
+    return can_view_case(user, case)
+
+
+def can_read_note(user: UserLike, reader_agency: str | None, author_agency: str | None) -> bool:
+    """Notes on a referral (security.md §2): the helpline reads every note; a unit reads the
+    helpline's (no author agency) and its own agency's, never another agency's."""
+    if Role(user.role) in HELPLINE:
+        return True
+    return author_agency is None or author_agency == reader_agency
+
+
+def can_transition(user: UserLike, referral: ReferralLike, case: CaseLike, action: str) -> bool:
+    """Whether the user may attempt ``action``; whether the state allows it is the state
+    machine's question (409), asked after this one (403/404)."""
+    if not user.active or action not in REFERRAL_ACTIONS:
+        return False
+    role = Role(user.role)
+    if role in UNIT_STAFF:
+        return action in UNIT_ACTIONS and is_unit_staff_of(user, referral.unit_id)
+    if role is Role.SUPERVISOR:
+        return action in SUPERVISOR_ACTIONS and can_view_case(user, case)
+    if role is Role.OPERATOR:
+        return action in OPERATOR_ACTIONS and can_view_case(user, case)
+    return False
+
+
+# ---- what each agency sees of a case (security.md §2) ----------------------------------------
+
+CHILD_IDENTITY = frozenset({"child.name", "child.age", "child.sex", "child.address", "child.iin"})
+CASE_FACTS = frozenset({"categories", "urgency", "flags", "place", "perpetrator.relation",
+                        "summary"})
+CALLER_CONTACT = frozenset({"caller.name", "caller.phone"})
+HEALTH_ONLY_RISK_FLAGS = frozenset({"mental_illness", "hiv_sti", "substance_dependence"})
+AGENCIES_SEEING_SCHOOL = frozenset({"police", "education", "commission"})
+
+
+@dataclass(frozen=True)
+class FieldView:
+    """The personal fields and risk flags a viewer may see; everything else stays hidden."""
+
+    fields: frozenset[str]
+    hidden_risk_flags: frozenset[str]
+    other_referrals: str  # "full" or "status_outcome"
+    other_agencies_notes: bool
+
+    def shows(self, field: str) -> bool:
+        return field in self.fields
+
+    def risk_flags(self, flags: Iterable[str]) -> list[str]:
+        return [flag for flag in flags if flag not in self.hidden_risk_flags]
+
+
+HELPLINE_VIEW = FieldView(
+    fields=CHILD_IDENTITY | CASE_FACTS | CALLER_CONTACT | {"child.school", "caller.relation"},
+    hidden_risk_flags=frozenset(), other_referrals="full", other_agencies_notes=True,
+)
+
+
+def agency_view(agency: str, caller_consented: bool) -> FieldView:
+    fields = set(CHILD_IDENTITY | CASE_FACTS)
+    if agency in AGENCIES_SEEING_SCHOOL:
+        fields.add("child.school")
+    if caller_consented:
+        fields |= CALLER_CONTACT
+    return FieldView(
+        fields=frozenset(fields),
+        hidden_risk_flags=frozenset() if agency == "health" else HEALTH_ONLY_RISK_FLAGS,
+        other_referrals="status_outcome",
+        other_agencies_notes=False,
+    )
+
+
+def field_view(user: UserLike, unit: UnitLike | None, caller_consented: bool) -> FieldView | None:
+    """None: the user sees nothing of the case."""
+    role = Role(user.role)
+    if role in HELPLINE:
+        return HELPLINE_VIEW
+    if role in UNIT_STAFF and unit is not None:
+        return agency_view(unit.agency, caller_consented)
+    return None
+
+
+# ---- administration and audit ---------------------------------------------------------------
+
+
+def can_administer(user: UserLike) -> bool:
+    return user.active and Role(user.role) is Role.ADMIN
+
+
+def can_read_audit(user: UserLike) -> bool:
+    return user.active and Role(user.role) in AUDIT_READERS
+
+
+def can_supervise_routing(user: UserLike) -> bool:
+    """The routing audit and the supervisor's dashboard (issue 8): supervisors only; a
+    supervisor with a region sees that region's figures (the same scope as cases)."""
+    return user.active and Role(user.role) is Role.SUPERVISOR
+
+
+def can_read_access_log(user: UserLike, case: CaseLike, grants: Iterable[GrantLike] = (),
+                        now: datetime | None = None) -> bool:
+    """Who looked at a case: auditors for every case (they see the log, never the case's
+    contents); supervisors for the cases they may view."""
+    if not user.active:
+        return False
+    role = Role(user.role)
+    if role is Role.AUDITOR:
+        return True
+    return role is Role.SUPERVISOR and can_view_case(user, case, grants, now)

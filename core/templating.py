@@ -1,0 +1,77 @@
+"""What every template may use: the language, role labels and the navigation for the role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from core import reference
+from core.i18n import LANGUAGE_NAMES, current_language
+from core.roles import Role
+
+ROLE_LABELS = {
+    Role.OPERATOR: _l("Operator"),
+    Role.SUPERVISOR: _l("Supervisor"),
+    Role.AGENCY_STAFF: _l("Agency staff"),
+    Role.AGENCY_HEAD: _l("Head of unit"),
+    Role.ADMIN: _l("Administrator"),
+    Role.AUDITOR: _l("Auditor"),
+}
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    label: Any  # a lazy string, translated when rendered
+    endpoint: str
+    roles: frozenset[Role]
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url: str
+    active: bool
+
+
+def add_navigation(app: Flask, label: Any, endpoint: str, roles: set[Role] | None = None) -> None:
+    """Feature packages add their pages to the main navigation here."""
+    entries: list[NavEntry] = app.extensions.setdefault("senim.nav", [])
+    entries.append(NavEntry(label, endpoint, frozenset(roles or set(Role))))
+
+
+def navigation_items() -> list[NavItem]:
+    if not current_user.is_authenticated:
+        return []
+    role = Role(current_user.role)
+    entries: list[NavEntry] = current_app.extensions.get("senim.nav", [])
+    return [
+        NavItem(str(e.label), url_for(e.endpoint), request.endpoint == e.endpoint)
+        for e in entries if role in e.roles
+    ]
+
+
+def role_label(role: str) -> str:
+    try:
+        return str(ROLE_LABELS[Role(role)])
+    except ValueError:
+        return role
+
+
+def place_label(code: str | None) -> str:
+    return reference.place_name(code, current_language())
+
+
+def init_app(app: Flask) -> None:
+    add_navigation(app, _l("Home"), "core.home")
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.globals.update(
+        current_language=current_language,
+        language_names=LANGUAGE_NAMES,
+        navigation_items=navigation_items,
+        role_label=role_label,
+        place_name=place_label,
+    )

@@ -1,0 +1,20 @@
+"""The helpline side: contacts, cases, the intake form, the operator's queue."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+
+def init_app(app: Flask) -> None:
+    from core.roles import Role
+    from core.templating import add_navigation
+    from core.views import register_home
+    from intake import api, models, templating, views  # noqa: F401  (API operations register on import)
+
+    app.register_blueprint(views.bp)
+    templating.init_app(app)
+    helpline = {Role.OPERATOR, Role.SUPERVISOR}
+    register_home(app, helpline, views.operator_home)
+    add_navigation(app, _l("New contact"), "intake.new_contact", helpline)
+    add_navigation(app, _l("Cases"), "intake.cases", helpline)

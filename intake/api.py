@@ -1,0 +1,171 @@
+"""Intake's JSON API (interfaces.md): contacts and cases."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import g, jsonify, request
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from core import audit, permissions
+from core.api import PAGE_QUERY, decode_cursor, encode_cursor, operation, page_limit
+from core.clock import utcnow
+from core.encryption import decrypted_fields, reset_decrypted_fields
+from core.errors import ApiError
+from core.extensions import db
+from core.models import User
+from core.models.break_glass import grants_for
+from intake import queries
+from intake.models import Case, Contact, RoutingDecision
+from intake.schema import CONTACT_CREATED, CONTACT_SCHEMA
+from intake.serialize import case_json, contact_json, iso, viewer_field_view
+from intake.service import ContactInvalid, IdempotencyConflict, Submission, submit_contact
+from referrals.routing import parse_rfc3339
+
+MAX_CANDIDATES = 2000  # blind-index candidates decrypted per search at most
+
+
+def created_json(submission: Submission, viewer: User) -> dict[str, Any]:
+    from intake.ports import routing
+
+    contact = submission.contact
+    case = contact.case
+    stored = contact_decision(contact)
+    return {
+        "id": contact.id, "case_id": contact.case_id,
+        "case_number": case.number if case else None,
+        "urgency": stored.get("urgency"), "lead": stored.get("lead"),
+        "algorithm_version": stored.get("algorithm_version"),
+        "referrals": [routing().referral_json(r, viewer) for r in (case.referrals if case else [])
+                      if r.contact_id == contact.id],
+    }
+
+
+def contact_decision(contact: Contact) -> dict[str, Any]:
+    row = db.session.scalar(select(RoutingDecision).where(RoutingDecision.contact_id == contact.id))
+    return dict(row.decision) if row else {}
+
+
+@operation("/contacts", "POST", "Submit a contact (idempotent with Idempotency-Key)",
+           request_schema=CONTACT_SCHEMA, response_schema=CONTACT_CREATED, status=201)
+def create_contact() -> tuple[Response, int]:
+    user: User = g.user
+    if not permissions.can_submit_contact(user):
+        raise ApiError(403, "only helpline staff submit contacts")
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= 100:
+        raise ApiError(422, "Idempotency-Key must have 1 to 100 characters",
+                       {"Idempotency-Key": "length"})
+    try:
+        submission = submit_contact(g.body, user, idempotency_key=key)
+    except ContactInvalid as error:
+        raise ApiError(error.status, "the contact is not valid", error.fields) from None
+    except IdempotencyConflict as error:
+        raise ApiError(409, str(error)) from None
+    return jsonify(created_json(submission, user)), 201 if submission.created else 200
+
+
+def _visible_contact(contact_id: str, user: User) -> Contact:
+    contact = db.session.get(Contact, contact_id)
+    if contact is None:
+        raise ApiError(404, "not found")
+    if contact.case is not None:
+        if not permissions.can_view_case(user, contact.case):
+            raise ApiError(404, "not found")
+    elif not permissions.can_submit_contact(user):
+        raise ApiError(404, "not found")
+    return contact
+
+
+@operation("/contacts/<contact_id>", "GET", "One contact, with the fields you may see")
+def get_contact(contact_id: str) -> Response:
+    user: User = g.user
+    contact = _visible_contact(contact_id, user)
+    reset_decrypted_fields()
+    body = contact_json(contact, viewer_field_view(user, contact.case))
+    audit.record("contact.viewed", object_type="contact", object_id=contact.id,
+                 fields=decrypted_fields())
+    db.session.commit()
+    return jsonify(body)
+
+
+def visible_case(case_id: str, user: User) -> Case:
+    case, now = db.session.get(Case, case_id), utcnow()
+    if case is None or not permissions.can_view_case(user, case, grants_for(user, case, now), now):
+        raise ApiError(404, "not found")  # the same answer for absent and not yours
+    return case
+
+
+@operation("/cases/<case_id>", "GET", "One case: contacts, referrals and events")
+def get_case(case_id: str) -> Response:
+    user: User = g.user
+    case = visible_case(case_id, user)
+    reset_decrypted_fields()
+    body = case_json(case, user)
+    audit.record("case.viewed", object_type="case", object_id=case.id, fields=decrypted_fields())
+    db.session.commit()
+    return jsonify(body)
+
+
+CASE_QUERY = [*PAGE_QUERY] + [
+    {"name": name, "in": "query", "schema": {"type": "string"}}
+    for name in ("q", "status", "region", "from", "to")
+]
+
+
+def _date_arg(name: str) -> datetime | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        return parse_rfc3339(raw if "T" in raw else f"{raw}T00:00:00+00:00")
+    except ValueError:
+        raise ApiError(422, f"{name} is not a date", {name: "not a date"}) from None
+
+
+@operation("/cases", "GET", "Search cases (scoped to what you may see; audited)", query=CASE_QUERY)
+def search_cases() -> Response:
+    user: User = g.user
+    status = request.args.get("status") or None
+    if status not in (None, "open", "closed"):
+        raise ApiError(422, "unknown status", {"status": "must be open or closed"})
+    query = queries.apply_filters(queries.case_scope(user), status=status,
+                                  region=request.args.get("region") or None,
+                                  start=_date_arg("from"), end=_date_arg("to"))
+    q = (request.args.get("q") or "").strip()
+    items, cursor = _search_page(query, q)
+    reset_decrypted_fields()
+    view_items = [{"id": c.id, "number": c.number, "status": c.status, "urgency": c.urgency,
+                   "region": c.region, "district": c.district,
+                   "opened_at": iso(c.opened_at)} for c in items]
+    audit.record("case.search", object_type="case", fields=decrypted_fields(),
+                 details={"kind": queries.search_kind(q) if q else "none",
+                          "results": len(view_items)})
+    db.session.commit()
+    return jsonify({"items": view_items, "next_cursor": cursor})
+
+
+def _search_page(query: Any, q: str) -> tuple[list[Case], str | None]:
+    """Newest first, keyset-paginated; with ``q``, candidates are decrypted and filtered."""
+    limit = page_limit()
+    cursor = request.args.get("cursor")
+    kind = ""
+    if q:
+        query, kind = queries.apply_search(query, q)
+    if cursor:
+        opened, last_id = decode_cursor(cursor, 2)
+        opened_at = parse_rfc3339(opened)
+        query = query.where((Case.opened_at < opened_at)
+                            | ((Case.opened_at == opened_at) & (Case.id < last_id)))
+    query = query.order_by(Case.opened_at.desc(), Case.id.desc())
+    found: list[Case] = []
+    for case in db.session.scalars(query.limit(MAX_CANDIDATES)):
+        if not q or queries.matches(case, q, kind):
+            found.append(case)
+            if len(found) > limit:
+                break
+    page = found[:limit]
+    next_cursor = encode_cursor([page[-1].opened_at, page[-1].id]) if len(found) > limit else None
+    return page, next_cursor

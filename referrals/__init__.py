@@ -1,0 +1,27 @@
+"""The agencies' side: routing, the directory, referrals and their handoffs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the routing engine below this package must import without Flask
+    from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    # models registers the tables and routing_api its API operation, both on import.
+    from intake.signals import case_submitted, referrals_requested
+    from referrals import admin, demo, handoffs, models, routing_api, routing_cli, supervision  # noqa: F401
+    from referrals.handoffs import creation
+    from referrals.port import ReferralsRouting
+
+    app.cli.add_command(demo.demo_command)
+    app.cli.add_command(routing_cli.route_command)
+    admin.init_app(app)
+    app.extensions["senim.routing"] = ReferralsRouting()
+    # Connected once per process (blinker keeps weak references to functions; these are
+    # module-level, so they live as long as the process).
+    case_submitted.connect(creation.on_case_submitted)
+    referrals_requested.connect(creation.on_referrals_requested)
+    handoffs.init_app(app)
+    supervision.init_app(app)

@@ -1,0 +1,57 @@
+"""A referral as JSON (interfaces.md), trimmed to what the viewer may see (security.md §2):
+another agency's referral shows only its status and outcome, and never its notes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.models import User
+from core.permissions import can_read_note
+from core.roles import HELPLINE_ROLES, Role
+from intake.serialize import iso
+from referrals.handoffs.models import Referral, ReferralEvent
+
+
+def sees_in_full(referral: Referral, viewer: User) -> bool:
+    if Role(viewer.role) in HELPLINE_ROLES:
+        return True
+    return viewer.unit_id is not None and viewer.unit_id == referral.unit_id
+
+
+def event_json(event: ReferralEvent, with_note: bool) -> dict[str, Any]:
+    body = {"at": iso(event.at), "action": event.action, "actor_role": event.actor_role,
+            "from": event.from_status, "to": event.to_status, "reason": event.reason}
+    if with_note:
+        body["note"] = event.note
+    return body
+
+
+def referral_json(referral: Referral, viewer: User) -> dict[str, Any]:
+    if not sees_in_full(referral, viewer):
+        return {"id": referral.id, "case_id": referral.case_id, "agency": referral.agency,
+                "service": referral.service, "status": referral.status,
+                "outcome": referral.outcome}
+    unit = referral.unit
+    return {
+        "id": referral.id, "case_id": referral.case_id, "agency": referral.agency,
+        "service": referral.service,
+        "unit": {"id": unit.id, "name": unit.name(viewer.language or "kk")} if unit else None,
+        "mandatory": referral.mandatory, "manual": referral.manual, "status": referral.status,
+        "ack_due_at": iso(referral.ack_due_at), "action_due_at": iso(referral.action_due_at),
+        "escalation_level": referral.escalation_level, "rules": referral.rules,
+        "outcome": referral.outcome, "decline_reason": referral.decline_reason,
+        "events": [event_json(e, with_note=True) for e in referral.events],
+    }
+
+
+def note_visible_to(event: ReferralEvent, viewer: User) -> bool:
+    return can_read_note(viewer, viewer.agency, event.actor_agency)
+
+
+def referral_json_for(referral: Referral, viewer: User) -> dict[str, Any]:
+    """``referral_json`` with the notes of other agencies left out (security.md §2)."""
+    body = referral_json(referral, viewer)
+    if "events" in body:
+        body["events"] = [event_json(e, with_note=note_visible_to(e, viewer))
+                          for e in referral.events]
+    return body

@@ -1,0 +1,50 @@
+"""The referrals side's implementation of intake's ``RoutingPort`` (intake/ports.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+
+from core.models import AgencyUnit
+from referrals.routing import Algorithm, Decision, service_deadlines
+
+
+class ReferralsRouting:
+    # The services are imported when first used: they need the database models, which load
+    # after this port is registered.
+    def algorithm(self) -> Algorithm:
+        from referrals import routing_service
+
+        return routing_service.current_algorithm()
+
+    def decide(self, facts: Mapping[str, Any], now: datetime) -> Decision:
+        from referrals import routing_service
+
+        return routing_service.decide(facts, now=now)
+
+    def decision_json(self, decision: Decision) -> dict[str, Any]:
+        from referrals import routing_service
+
+        return routing_service.decision_json(decision)
+
+    def unit_for(self, service: str, region: str | None, district: str | None) -> AgencyUnit | None:
+        from referrals import directory
+
+        if not region:
+            return None
+        return directory.resolve_unit(service, region, district)
+
+    def deadlines(self, service: str, urgency: str, start: datetime) -> tuple[datetime, datetime]:
+        from referrals import routing_service
+
+        return service_deadlines(service, urgency, start, self.algorithm(),
+                                 routing_service.working_calendar(),
+                                 current_app.config["SENIM"].tz)
+
+    def referral_json(self, referral: Any, viewer: Any) -> dict[str, Any]:
+        from referrals.handoffs.serialize import referral_json
+
+        return referral_json(referral, viewer)

@@ -1,0 +1,328 @@
+"""The routing engine inside the application: the current algorithm, the working calendar, the
+deployment's time zone, and the administrators' publication of new algorithm versions.
+
+The engine (``referrals.routing``) stays pure; everything here that needs the database or
+Flask feeds it values. Nothing here commits: callers own the transaction (architecture.md).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cache, lru_cache
+from threading import Lock
+from types import MappingProxyType
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from core import audit, reference
+from core.clock import utcnow
+from core.extensions import db
+from core.models import User
+from referrals.models import AlgorithmVersion, CalendarDayOff
+from referrals.routing import (
+    Algorithm,
+    Decision,
+    Geography,
+    WorkingCalendar,
+    decision_to_json,
+    default_algorithm,
+    load_algorithm,
+    parse_facts,
+    route,
+)
+
+log = logging.getLogger(__name__)
+
+REASON_MAX_LENGTH = 1000
+DAY_OFF_NAME_MAX_LENGTH = 200
+# Kept when the first version is published, so the decisions it made stay explainable even
+# after a later release bundles another default.
+BUNDLED_REASON = "The bundled default algorithm, kept when the first new version was published."
+_COMPILED_LIMIT = 32  # compiled versions kept in memory; a deployment publishes a few a year
+
+
+class UnknownVersion(LookupError):
+    """No algorithm version with that version string exists."""
+
+
+class Refused(ValueError):
+    """A request the rules refuse. ``code`` lets pages say it in the viewer's language; the
+    English text (``str``) is for logs and the command line."""
+
+    MESSAGES: ClassVar[Mapping[str, str]] = MappingProxyType({})
+
+    def __init__(self, code: str, **params: str) -> None:
+        self.code = code
+        self.params = params
+        super().__init__(self.MESSAGES[code].format(**params))
+
+
+class PublishRefused(Refused):
+    """A valid document that must not be published."""
+
+    MESSAGES = MappingProxyType({
+        "reason_missing": "a reason is required to publish a version",
+        "reason_too_long": "the reason is longer than {limit} characters",
+        "identical": "the document is identical to the current version {version}",
+        "version_exists": "version {version} already exists; give the document a new version",
+        "concurrent": "another version was published at the same time; review the changes again",
+    })
+
+
+class DayOffRefused(Refused):
+    """A day off that cannot be added."""
+
+    MESSAGES = MappingProxyType({
+        "name_missing": "the day off needs a name",
+        "weekend": "{day} is a Saturday or Sunday, which is never a working day",
+        "already_off": "{day} is already a day off",
+    })
+
+
+# ---- time zone, geography, calendar -----------------------------------------------------------
+
+
+def timezone() -> ZoneInfo:
+    """The deployment's time zone (SENIM_TIMEZONE, Asia/Almaty by default)."""
+    tz: ZoneInfo = current_app.config["SENIM"].tz
+    return tz
+
+
+@cache
+def geography() -> Geography:
+    """Region and district codes the facts may name (core/data; loaded once per process)."""
+    return Geography.from_csv(reference.REGIONS_CSV, reference.DISTRICTS_CSV)
+
+
+def working_calendar() -> WorkingCalendar:
+    """The days off of core/data/holidays-KZ.csv plus those administrators added."""
+    added = frozenset(db.session.scalars(select(CalendarDayOff.date)))
+    return _calendar(added)
+
+
+@lru_cache(maxsize=8)
+def _calendar(added: frozenset[date]) -> WorkingCalendar:
+    # Cached per set of added days: the calendar memoises its date arithmetic, and the table
+    # changes only when an administrator adds a day.
+    return WorkingCalendar(frozenset(day.day for day in reference.days_off()) | added)
+
+
+def uncovered_years_warning() -> tuple[int, ...]:
+    """This year and next that the calendar has no entry for (routing.md §4: weekends only
+    are skipped there, so administrators must add the year's days off)."""
+    this_year = utcnow().astimezone(timezone()).year
+    return working_calendar().missing_years(range(this_year, this_year + 2))
+
+
+# ---- algorithm versions -----------------------------------------------------------------------
+
+_compiled: dict[str, Algorithm] = {}
+_compiled_lock = Lock()
+
+
+def _compile(digest: str, document: str) -> Algorithm:
+    """The compiled algorithm of a stored document, compiled once per process and digest."""
+    found = _compiled.get(digest)
+    if found is not None:
+        return found
+    bundled = default_algorithm()
+    algorithm = bundled if digest == bundled.digest else load_algorithm(document)
+    with _compiled_lock:
+        if len(_compiled) >= _COMPILED_LIMIT:
+            _compiled.clear()
+        _compiled[digest] = algorithm
+    return algorithm
+
+
+def _document_of(digest: str) -> str:
+    return db.session.scalars(
+        select(AlgorithmVersion.document).where(AlgorithmVersion.digest == digest)).one()
+
+
+def current_version_row() -> AlgorithmVersion | None:
+    return db.session.scalar(select(AlgorithmVersion).where(AlgorithmVersion.is_current))
+
+
+def current_algorithm() -> Algorithm:
+    """The current published version, else the bundled default."""
+    digest = db.session.scalar(
+        select(AlgorithmVersion.digest).where(AlgorithmVersion.is_current))
+    if digest is None:
+        return default_algorithm()
+    if digest in _compiled:  # the usual case: no need to fetch the 35 kB document again
+        return _compiled[digest]
+    return _compile(digest, _document_of(digest))
+
+
+def algorithm_by_version(version: str) -> Algorithm:
+    """Any version that ever routed a contact (old versions stay readable)."""
+    row = db.session.execute(
+        select(AlgorithmVersion.digest, AlgorithmVersion.document)
+        .where(AlgorithmVersion.version == version)).first()
+    if row is not None:
+        return _compile(row.digest, row.document)
+    if version == default_algorithm().version:
+        return default_algorithm()
+    raise UnknownVersion(version)
+
+
+@dataclass(frozen=True)
+class VersionEntry:
+    """A row of the versions list; ``row`` is None for the bundled default never stored."""
+
+    version: str
+    is_current: bool
+    row: AlgorithmVersion | None
+
+
+def versions() -> list[VersionEntry]:
+    """Every version, newest first; the bundled default last when it was never stored."""
+    rows = list(db.session.scalars(
+        select(AlgorithmVersion).order_by(AlgorithmVersion.is_current.desc(),
+                                          AlgorithmVersion.published_at.desc(),
+                                          AlgorithmVersion.version.desc())))
+    entries = [VersionEntry(row.version, row.is_current, row) for row in rows]
+    bundled = default_algorithm().version
+    if all(row.version != bundled for row in rows):
+        entries.append(VersionEntry(bundled, not any(row.is_current for row in rows), None))
+    return entries
+
+
+# ---- routing ----------------------------------------------------------------------------------
+
+
+def decide(data: Mapping[str, Any], *, now: datetime | None = None) -> Decision:
+    """Facts JSON -> decision with the current algorithm, calendar and time zone.
+
+    Raises the engine's ``FactsError`` naming every invalid field. Reads only.
+    """
+    algorithm = current_algorithm()
+    facts = parse_facts(data, geography(), now or utcnow(), algorithm=algorithm)
+    decision = route(facts, algorithm, working_calendar(), timezone())
+    if decision.calendar_warnings:
+        log.warning("the calendar of days off has no entry for %s: working days skipped "
+                    "weekends only; an administrator must add those years",
+                    ", ".join(map(str, decision.calendar_warnings)))
+    return decision
+
+
+def decision_json(decision: Decision) -> dict[str, Any]:
+    """routing.md §9, with times in the deployment's time zone."""
+    return decision_to_json(decision, timezone())
+
+
+# ---- publication ------------------------------------------------------------------------------
+
+
+def publication_refusal(algorithm: Algorithm) -> PublishRefused | None:
+    """Why a valid document cannot be published as a new version (None: it can)."""
+    current = current_algorithm()
+    if algorithm.digest == current.digest:
+        return PublishRefused("identical", version=current.version)
+    if algorithm.version in {entry.version for entry in versions()}:
+        return PublishRefused("version_exists", version=algorithm.version)
+    return None
+
+
+def publish(document_text: str, reason: str, user: User) -> AlgorithmVersion:
+    """Validate and publish ``document_text`` as the current version, with an audit entry.
+
+    Raises ``AlgorithmError`` (invalid document, every problem named) or ``PublishRefused``.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise PublishRefused("reason_missing")
+    if len(reason) > REASON_MAX_LENGTH:
+        raise PublishRefused("reason_too_long", limit=str(REASON_MAX_LENGTH))
+    algorithm = load_algorithm(document_text)
+    refusal = publication_refusal(algorithm)
+    if refusal is not None:
+        raise refusal
+    previous = current_algorithm()
+    _keep_bundled_default(previous)
+    row = _store_current(algorithm, document_text, reason, user)
+    audit.record("routing.algorithm_published", object_type="algorithm_version",
+                 object_id=row.id, reason=reason,
+                 details={"version": algorithm.version, "previous_version": previous.version,
+                          "digest": algorithm.digest}, actor=user)
+    return row
+
+
+def _keep_bundled_default(previous: Algorithm) -> None:
+    bundled = default_algorithm()
+    if previous.digest != bundled.digest or _stored(bundled.version):
+        return
+    db.session.add(AlgorithmVersion(
+        version=bundled.version, document=bundled.source_text, digest=bundled.digest,
+        reason=BUNDLED_REASON, published_by=None, is_current=False))
+
+
+def _stored(version: str) -> bool:
+    return db.session.scalar(
+        select(AlgorithmVersion.id).where(AlgorithmVersion.version == version)) is not None
+
+
+def _store_current(algorithm: Algorithm, document_text: str, reason: str,
+                   user: User) -> AlgorithmVersion:
+    db.session.execute(update(AlgorithmVersion).where(AlgorithmVersion.is_current)
+                       .values(is_current=False))
+    row = AlgorithmVersion(version=algorithm.version, document=document_text,
+                           digest=algorithm.digest, reason=reason, published_by=user.id,
+                           is_current=True)
+    db.session.add(row)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # The unique indexes caught another administrator publishing at the same moment.
+        db.session.rollback()
+        raise PublishRefused("concurrent") from None
+    _compiled.setdefault(algorithm.digest, algorithm)
+    return row
+
+
+# ---- the calendar -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CalendarDay:
+    """A day off as the calendar page lists it."""
+
+    day: date
+    kind: str  # "holiday" or "transfer"
+    name: str
+    added: bool  # added by an administrator (else: the data file)
+
+
+def days_off_in(year: int) -> list[CalendarDay]:
+    """The year's days off from the data file and the database, by date."""
+    listed = [CalendarDay(d.day, d.kind, d.name_en, False)
+              for d in reference.days_off() if d.day.year == year]
+    rows = db.session.scalars(select(CalendarDayOff).where(
+        CalendarDayOff.date >= date(year, 1, 1), CalendarDayOff.date <= date(year, 12, 31)))
+    listed += [CalendarDay(r.date, r.kind, r.name, True) for r in rows]
+    return sorted(listed, key=lambda d: d.day)
+
+
+def add_day_off(day: date, name: str, user: User, kind: str = "transfer") -> CalendarDayOff:
+    """Add a weekday off (a decree transfer); refused for weekends and days already off."""
+    name = name.strip()
+    if not name:
+        raise DayOffRefused("name_missing")
+    if day.weekday() >= 5:
+        raise DayOffRefused("weekend", day=day.isoformat())
+    if day in working_calendar().days_off:
+        raise DayOffRefused("already_off", day=day.isoformat())
+    row = CalendarDayOff(date=day, kind=kind, name=name[:DAY_OFF_NAME_MAX_LENGTH],
+                         added_by=user.id)
+    db.session.add(row)
+    db.session.flush()
+    audit.record("calendar.day_off_added", object_type="calendar_day_off", object_id=row.id,
+                 details={"date": day.isoformat(), "kind": kind}, actor=user)
+    return row

@@ -1,0 +1,25 @@
+"""Supervision (issue 8): the supervisor's dashboard, the routing audit, access logs and
+break-the-glass."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from flask_babel import lazy_gettext as _l
+
+    from core.roles import Role
+    from core.templating import add_navigation
+    from core.views import register_home
+    from referrals.supervision import display, views
+
+    app.register_blueprint(views.bp)
+    # After intake's init_app, which made the operator's queue the home of both helpline roles.
+    register_home(app, {Role.SUPERVISOR}, views.supervisor_home)
+    add_navigation(app, _l("Routing audit"), "supervision.routing", {Role.SUPERVISOR})
+    # One namespace, so the pages' helpers cannot clash with other packages' globals.
+    app.jinja_env.globals["supervision"] = display.TemplateHelpers()

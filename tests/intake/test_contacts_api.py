@@ -1,0 +1,217 @@
+"""POST/GET contacts and cases through the API (interfaces.md), with idempotency, validation,
+visibility per agency and search through blind indexes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from core.extensions import db
+from core.models import AgencyUnit, User
+from intake.models import Case, Contact
+from referrals.handoffs.models import Referral
+
+pytestmark = pytest.mark.usefixtures("directory")
+
+
+def _count(model: Any) -> int:
+    return db.session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_a_sexual_violence_report_creates_a_case_and_four_mandatory_referrals(api: Any, contact: Any) -> None:
+    response = api.post("/contacts", contact(), headers={"Idempotency-Key": "k1"})
+    assert response.status_code == 201, response.json
+    body = response.json
+    assert body["case_id"] and body["urgency"] == "P2" and body["lead"] == "police"
+    assert body["algorithm_version"] == "2026.1"
+    services = {r["service"]: r for r in body["referrals"]}
+    assert set(services) == {"police.juvenile_inspector", "education.guardianship",
+                             "health.forensic_exam", "commission.case_control"}
+    assert all(r["mandatory"] and r["status"] == "sent" for r in body["referrals"])
+    units = {s: db.session.get(AgencyUnit, r["unit"]["id"]) for s, r in services.items()}
+    assert units["police.juvenile_inspector"].district == "KZ-27-TEREKTI"
+    assert units["health.forensic_exam"].district is None  # no district health unit: region level
+    assert services["police.juvenile_inspector"]["ack_due_at"] == "2026-11-20T14:00:00+05:00"
+
+
+def test_a_replay_returns_the_original_and_creates_nothing(api: Any, contact: Any) -> None:
+    first = api.post("/contacts", contact(), headers={"Idempotency-Key": "same"})
+    again = api.post("/contacts", contact(), headers={"Idempotency-Key": "same"})
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.json["id"] == first.json["id"] and again.json["case_id"] == first.json["case_id"]
+    assert _count(Contact) == 1 and _count(Case) == 1 and _count(Referral) == 4
+
+
+def test_the_same_key_with_another_body_is_409(api: Any, contact: Any) -> None:
+    api.post("/contacts", contact(), headers={"Idempotency-Key": "k"})
+    response = api.post("/contacts", contact(urgency="P1"), headers={"Idempotency-Key": "k"})
+    assert response.status_code == 409 and response.json["error"]["code"] == "conflict"
+
+
+@pytest.mark.parametrize("kind", ["silent", "prank", "wrong_number", "information", "abusive", "feedback"])
+def test_contacts_that_open_no_case_are_still_stored(api: Any, kind: str) -> None:
+    response = api.post("/contacts", {"channel": "phone", "contact_type": kind, "language": "ru"})
+    assert response.status_code == 201, response.json
+    assert response.json["case_id"] is None and response.json["referrals"] == []
+    assert _count(Contact) == 1 and _count(Case) == 0
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"categories": ["violence.nonsense"]}, "categories"),
+    ({"categories": []}, "categories"),
+    ({"urgency": ...}, "urgency"),
+    ({"child__region": ...}, "child.region"),
+    ({"child__age": 18}, "child.age"),
+    ({"child__district": "KZ-27-NOWHERE"}, "child.district"),
+    ({"child__iin": "140315600019"}, "child.iin"),
+    ({"caller__phone": "+7 123"}, "caller.phone"),
+    ({"ended_at": "2026-11-20T09:40:00+05:00"}, "ended_at"),
+    ({"started_at": "2027-01-01T10:00:00+05:00"}, "started_at"),
+    ({"channel": "pigeon"}, "channel"),
+    ({"summary": "a\x00b"}, "summary"),
+    ({"role": "supervisor"}, "role"),
+    ({"urgency": "P4", "flags": ["immediate_danger"]}, "urgency"),
+])
+def test_bad_input_is_422_naming_the_field_and_nothing_is_written(
+        api: Any, contact: Any, changes: dict[str, Any], field: str) -> None:
+    response = api.post("/contacts", contact(**changes))
+    assert response.status_code == 422, response.json
+    assert response.json["error"]["code"] == "invalid"
+    assert field in response.json["error"]["fields"], response.json
+    assert _count(Contact) == 0 and _count(Case) == 0 and _count(Referral) == 0
+
+
+def test_malformed_json_and_invalid_utf8_are_400(api: Any, client: FlaskClient, bearer: Any,
+                                                  operator: User) -> None:
+    headers = {**bearer(operator), "Content-Type": "application/json"}
+    for raw in (b"{not json", b'{"channel": "\xff\xfe"}'):
+        response = client.post("/api/v1/contacts", data=raw, headers=headers)
+        assert response.status_code == 400 and response.json["error"]["code"] == "malformed"
+
+
+def test_a_10_mb_body_is_413(client: FlaskClient, bearer: Any, operator: User) -> None:
+    response = client.post("/api/v1/contacts", data=b"x" * (10 * 1024 * 1024),
+                           headers={**bearer(operator), "Content-Type": "application/json"})
+    assert response.status_code == 413 and response.json["error"]["code"] == "too_large"
+
+
+def test_removing_a_mandatory_referral_needs_a_supervisor(api: Any, contact: Any, client: FlaskClient,
+                                                          bearer: Any, create_user: Any) -> None:
+    change = {"remove": [{"service": "health.forensic_exam", "reason": "examined yesterday"}]}
+    refused = api.post("/contacts", contact(referral_changes=change))
+    assert refused.status_code == 403
+    supervisor = create_user("supervisor")
+    response = client.post("/api/v1/contacts", json=contact(referral_changes=change),
+                           headers=bearer(supervisor))
+    assert response.status_code == 201
+    assert "health.forensic_exam" not in {r["service"] for r in response.json["referrals"]}
+
+
+def test_suggested_referrals_can_be_removed_and_manual_ones_added_with_reasons(api: Any, contact: Any) -> None:
+    data = contact(categories=["violence.bullying"], urgency="P3", perpetrator={"relation": "peer"},
+                   referral_changes={
+                       "remove": [{"service": "education.psychological_support", "reason": "already seen"}],
+                       "add": [{"service": "health.mental_health", "reason": "panic attacks"}]})
+    response = api.post("/contacts", data)
+    assert response.status_code == 201, response.json
+    services = {r["service"]: r for r in response.json["referrals"]}
+    assert "education.psychological_support" not in services
+    assert services["health.mental_health"]["manual"] is True
+    missing_reason = contact(referral_changes={"add": [{"service": "health.mental_health", "reason": ""}]})
+    assert api.post("/contacts", missing_reason).status_code == 422
+
+
+def test_a_follow_up_attaches_to_the_case_without_duplicating_open_referrals(api: Any, contact: Any) -> None:
+    first = api.post("/contacts", contact()).json
+    follow = contact(contact_type="follow_up", case_id=first["case_id"],
+                     categories=["violence.sexual", "mental_health.self_harm"])
+    response = api.post("/contacts", follow)
+    assert response.status_code == 201, response.json
+    assert response.json["case_id"] == first["case_id"]
+    services = [r["service"] for r in response.json["referrals"]]
+    assert sorted(services) == ["education.psychological_support", "health.mental_health"]
+    assert _count(Case) == 1 and _count(Referral) == 6
+
+
+def test_a_follow_up_to_an_unknown_case_is_refused(api: Any, contact: Any) -> None:
+    response = api.post("/contacts", contact(contact_type="follow_up", case_id="nope"))
+    assert response.status_code == 422 and "case_id" in response.json["error"]["fields"]
+
+
+def test_get_case_shows_each_agency_only_its_fields(app: Flask, api: Any, contact: Any, client: FlaskClient,
+                                                    bearer: Any, create_user: Any) -> None:
+    case_id = api.post("/contacts", contact()).json["case_id"]
+    full = api.get(f"/cases/{case_id}").json
+    assert full["child"]["name"] == "Әсел Қайратқызы" and full["child"]["school"] == "№3 мектеп"
+    assert "mental_illness" in full["child"]["flags"]
+    referrals = {r.service: r for r in db.session.scalars(select(Referral))}
+    police = create_user("agency_staff", unit=referrals["police.juvenile_inspector"].unit)
+    health = create_user("agency_staff", unit=referrals["health.forensic_exam"].unit)
+    seen_by_police = client.get(f"/api/v1/cases/{case_id}", headers=bearer(police)).json
+    seen_by_health = client.get(f"/api/v1/cases/{case_id}", headers=bearer(health)).json
+    assert seen_by_police["child"]["school"] == "№3 мектеп"
+    assert "school" not in seen_by_health["child"]
+    assert "mental_illness" not in seen_by_police["child"]["flags"]
+    assert "mental_illness" in seen_by_health["child"]["flags"]
+    others = [r for r in seen_by_police["referrals"] if r["agency"] != "police"]
+    assert others and all(set(r) == {"id", "case_id", "agency", "service", "status", "outcome"} for r in others)
+
+
+def test_cases_of_other_regions_and_agencies_are_404(api: Any, contact: Any, client: FlaskClient,
+                                                     bearer: Any, create_user: Any, create_unit: Any) -> None:
+    body = api.post("/contacts", contact()).json
+    pavlodar = db.session.scalar(select(AgencyUnit).where(AgencyUnit.agency == "health",
+                                                          AgencyUnit.region == "KZ-55"))
+    outsider = create_user("agency_staff", unit=pavlodar)
+    for path in (f"/cases/{body['case_id']}", f"/contacts/{body['id']}", "/cases/not-a-case"):
+        response = client.get(f"/api/v1{path}", headers=bearer(outsider))
+        assert response.status_code == 404 and response.json["error"]["code"] == "not_found"
+    other_region = create_user("operator", region="KZ-75")
+    assert client.get(f"/api/v1/cases/{body['case_id']}", headers=bearer(other_region)).status_code == 404
+
+
+@pytest.mark.parametrize("query", ["+7 701 123 45 67", "140315600018", "  ӘСЕЛ  қайратқызы ", "number"])
+def test_search_finds_the_case_by_phone_iin_name_or_number(api: Any, contact: Any, query: str) -> None:
+    body = api.post("/contacts", contact()).json
+    api.post("/contacts", contact(child={"name": "Тимур", "region": "KZ-27", "age": 10},
+                                  caller={"relation": "self", "phone": "+77755550123"}))
+    if query == "number":
+        query = db.session.get(Case, body["case_id"]).number
+    found = api.get("/cases", query_string={"q": query}).json
+    assert [item["id"] for item in found["items"]] == [body["case_id"]]
+
+
+def test_search_is_paginated_and_limit_is_checked(api: Any, contact: Any) -> None:
+    for _ in range(3):
+        api.post("/contacts", contact())
+    first = api.get("/cases", query_string={"limit": 2}).json
+    second = api.get("/cases", query_string={"limit": 2, "cursor": first["next_cursor"]}).json
+    assert len(first["items"]) == 2 and len(second["items"]) == 1 and second["next_cursor"] is None
+    assert {i["id"] for i in first["items"]}.isdisjoint({i["id"] for i in second["items"]})
+    assert api.get("/cases", query_string={"limit": 501}).status_code == 422
+
+
+def test_every_case_view_is_audited_once_with_the_fields_decrypted(api: Any, contact: Any) -> None:
+    from core.audit.models import AuditEntry
+
+    case_id = api.post("/contacts", contact()).json["case_id"]
+    api.get(f"/cases/{case_id}")
+    entries = list(db.session.scalars(select(AuditEntry).where(AuditEntry.action == "case.viewed")))
+    assert len(entries) == 1 and entries[0].object_id == case_id
+    assert "children.name" in entries[0].fields and "contacts.summary" in entries[0].fields
+    assert "Әсел" not in (entries[0].fields or "") + (entries[0].details or "")
+
+
+def test_personal_data_written_through_the_api_never_reaches_the_database_in_clear(
+        app: Flask, api: Any, contact: Any) -> None:
+    from tests.core.test_encryption import _raw_database_bytes
+
+    api.post("/contacts", contact())
+    raw = _raw_database_bytes(app)
+    for needle in ("Әсел Қайратқызы", "Гүлнар", "+77011234567", "140315600018", "Фёдоровка",
+                   "бейтаныс", "№3 мектеп"):
+        assert needle.encode() not in raw, needle

@@ -1,0 +1,161 @@
+"""The operator's pages: the form without JavaScript, preview, drafts, repeat callers, the case
+page and search."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from core.extensions import db
+from core.models import AgencyUnit, User
+from intake.models import Case, Contact, Draft
+from referrals.handoffs.models import Referral
+from tests.factories import csrf_token, sign_in
+
+pytestmark = pytest.mark.usefixtures("directory")
+
+FORM = {
+    "channel": "phone", "language": "kk", "contact_type": "third_party",
+    "caller.relation": "teacher", "caller.name": "Гүлнар Сапарова", "caller.phone": "8 701 123 45 67",
+    "caller.callback_consent": "on",
+    "child.name": "Әсел Қайратқызы", "child.age": "12", "child.sex": "female",
+    "child.region": "KZ-27", "child.district": "KZ-27-TEREKTI", "child.school": "№3 мектеп",
+    "categories": "violence.sexual", "urgency": "P2", "perpetrator.relation": "stranger",
+    "place": "street", "summary": "Бейтаныс адам <script>alert(1)</script> тиісті.",
+}
+
+
+@pytest.fixture
+def operator_client(client: FlaskClient, operator: User) -> FlaskClient:
+    sign_in(client, operator, lang="kk")
+    return client
+
+
+def _form_page(client: FlaskClient) -> tuple[str, str]:
+    page = client.get("/intake/new", headers={"Accept-Language": "kk"}).get_data(as_text=True)
+    token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    return page, token
+
+
+def _post(client: FlaskClient, data: dict[str, Any], token: str, **extra: Any) -> Any:
+    return client.post("/intake/new", data={**data, "form_token": token, "csrf_token": csrf_token(client, "/intake/new"),
+                                            "started_at": "2026-11-20T09:55:00+05:00", **extra},
+                       headers={"Accept-Language": "kk"})
+
+
+def test_the_form_lists_types_categories_and_urgencies_in_kazakh(operator_client: FlaskClient) -> None:
+    page, _ = _form_page(operator_client)
+    assert 'name="contact_type"' in page and 'value="violence.sexual"' in page
+    assert "Бала дәл қазір қауіпте" in page  # P1's plain-language description
+    assert 'name="urgency" value="P4"' in page
+
+
+def test_submitting_the_form_creates_the_case_once(operator_client: FlaskClient) -> None:
+    _, token = _form_page(operator_client)
+    first = _post(operator_client, FORM, token)
+    assert first.status_code == 302 and "/cases/" in first.headers["Location"]
+    again = _post(operator_client, FORM, token)  # a reload of the submission
+    assert again.headers["Location"] == first.headers["Location"]
+    assert db.session.scalar(select(func.count()).select_from(Case)) == 1
+    page = operator_client.get(first.headers["Location"]).get_data(as_text=True)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert(1)" not in page
+    assert db.session.scalar(select(func.count()).select_from(Referral)) == 4
+
+
+def test_errors_come_back_beside_their_fields_with_nothing_lost(operator_client: FlaskClient) -> None:
+    _, token = _form_page(operator_client)
+    response = _post(operator_client, {**FORM, "child.iin": "123", "categories": ""}, token)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'id="err-child-iin"' in page and 'id="err-categories"' in page
+    assert 'value="Гүлнар Сапарова"' in page  # what was typed is still there
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 0
+
+
+def test_a_silent_call_closes_with_nothing_but_its_type(operator_client: FlaskClient) -> None:
+    _, token = _form_page(operator_client)
+    response = _post(operator_client, {"contact_type": "silent", "channel": "phone", "language": "ru"}, token)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/intake/new")
+    contact = db.session.scalars(select(Contact)).one()
+    assert contact.contact_type == "silent" and contact.case_id is None
+
+
+def test_the_preview_shows_units_deadlines_and_the_instruction_for_p1(operator_client: FlaskClient) -> None:
+    data = {**FORM, "urgency": "P1", "flags": "immediate_danger", "csrf_token": csrf_token(operator_client, "/intake/new"),
+            "started_at": "2026-11-20T09:55:00+05:00"}
+    html = operator_client.post("/intake/preview", data=data, headers={"Accept-Language": "ru"}).get_data(as_text=True)
+    assert 'class="instruction urgent"' in html and "102" in html
+    terekti_police = db.session.scalar(select(AgencyUnit).where(
+        AgencyUnit.agency == "police", AgencyUnit.district == "KZ-27-TEREKTI"))
+    assert terekti_police.name_ru in html
+    assert 'name="preview.keep" value="police.emergency"' in html
+
+
+def test_unticking_a_suggested_referral_needs_a_reason(operator_client: FlaskClient) -> None:
+    _, token = _form_page(operator_client)
+    data = {**FORM, "categories": "violence.bullying", "urgency": "P3", "perpetrator.relation": "peer",
+            "preview.shown": ["education.school", "education.psychological_support"],
+            "preview.keep": ["education.school"]}
+    refused = _post(operator_client, data, token)
+    assert refused.status_code == 422
+    accepted = _post(operator_client, {**data, "preview.reason.education.psychological_support": "already has one"}, token)
+    assert accepted.status_code == 302
+    assert [r.service for r in db.session.scalars(select(Referral))] == ["education.school"]
+
+
+def test_drafts_autosave_and_come_back(operator_client: FlaskClient, operator: User) -> None:
+    token = csrf_token(operator_client, "/intake/new")
+    saved = operator_client.post("/intake/drafts", data={**FORM, "csrf_token": token}).json
+    draft = db.session.get(Draft, saved["draft_id"])
+    assert draft.operator_id == operator.id and "Гүлнар" in (draft.payload or "")
+    home = operator_client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert f"draft={draft.id}" in home
+    page = operator_client.get(f"/intake/new?draft={draft.id}").get_data(as_text=True)
+    assert 'value="Гүлнар Сапарова"' in page and "value=\"violence.sexual\" checked" in page
+
+
+def test_another_operators_draft_is_not_shown(operator_client: FlaskClient, create_user: Any) -> None:
+    other = create_user("operator")
+    draft = Draft(operator_id=other.id)
+    draft.payload = '{"caller.name": "Secret"}'
+    db.session.add(draft)
+    db.session.commit()
+    page = operator_client.get(f"/intake/new?draft={draft.id}").get_data(as_text=True)
+    assert "Secret" not in page
+
+
+def test_repeat_callers_are_found_by_phone(operator_client: FlaskClient) -> None:
+    _, token = _form_page(operator_client)
+    location = _post(operator_client, FORM, token).headers["Location"]
+    found = operator_client.get("/intake/lookup", query_string={"phone": "+7 (701) 123-45-67"}).json
+    assert [item["url"] for item in found["items"]] == [location]
+    assert operator_client.get("/intake/lookup", query_string={"phone": "+77009998877"}).json["items"] == []
+
+
+def test_agency_staff_see_their_case_page_without_hidden_fields(app: Any, client: FlaskClient, operator_client: FlaskClient,
+                                                                create_user: Any) -> None:
+    _, token = _form_page(operator_client)
+    location = _post(operator_client, FORM, token).headers["Location"]
+    health_unit = db.session.scalars(select(Referral).where(Referral.agency == "health")).one().unit
+    health = create_user("agency_staff", unit=health_unit)
+    other = app.test_client()
+    sign_in(other, health)
+    page = other.get(location).get_data(as_text=True)
+    assert "Әсел Қайратқызы" in page and "№3 мектеп" not in page
+    pavlodar = create_user("agency_staff", unit=db.session.scalar(select(AgencyUnit).where(
+        AgencyUnit.agency == "health", AgencyUnit.region == "KZ-55")))
+    outsider = app.test_client()
+    sign_in(outsider, pavlodar)
+    assert outsider.get(location).status_code == 404
+
+
+def test_case_search_page_finds_by_iin_and_pages(operator_client: FlaskClient) -> None:
+    _, token = _form_page(operator_client)
+    location = _post(operator_client, {**FORM, "child.iin": "140315600018"}, token).headers["Location"]
+    page = operator_client.get("/cases", query_string={"q": "140315600018"}).get_data(as_text=True)
+    assert location in page
+    assert location not in operator_client.get("/cases", query_string={"q": "Тимур"}).get_data(as_text=True)

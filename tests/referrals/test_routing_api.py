@@ -1,0 +1,202 @@
+"""`POST /api/v1/route` and `senim route [FILE]` (interfaces.md; routing.md §2, §9)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from core.audit.models import AuditEntry
+from core.extensions import db
+from core.roles import Role
+from core.users_service import issue_token
+from referrals.models import AlgorithmVersion, CalendarDayOff
+
+# routing.md §9's example, completed: sexual violence at P2 makes four mandatory referrals.
+SECTION_9_FACTS: dict[str, Any] = {
+    "contact_type": "child_self",
+    "categories": ["violence.sexual"],
+    "urgency": "P2",
+    "child": {"age": 12, "region": "KZ-27", "district": "KZ-27-TEREKTI"},
+    "perpetrator": {"relation": "stranger"},
+    "place": "home",
+    "submitted_at": "2026-11-20T10:02:00+05:00",
+}
+
+
+def _referral(agency: str, service: str) -> dict[str, Any]:
+    return {"agency": agency, "service": service, "mandatory": True, "rules": ["sexual-violence"],
+            "ack_due_at": "2026-11-20T14:02:00+05:00", "action_due_at": "2026-11-21T10:02:00+05:00"}
+
+
+SECTION_9_DECISION: dict[str, Any] = {
+    "routable": True,
+    "reason": None,
+    "algorithm_version": "2026.1",
+    "urgency": "P2",
+    "lead": "police",
+    "matched_rules": ["sexual-violence"],
+    "referrals": [
+        _referral("police", "police.juvenile_inspector"),
+        _referral("education", "education.guardianship"),
+        _referral("health", "health.forensic_exam"),
+        _referral("commission", "commission.case_control"),
+    ],
+    "instructions": ["do_not_interview_child"],
+    "registers": ["reconciliation"],
+}
+
+
+@pytest.fixture
+def bearer(create_user: Callable[..., Any],
+           create_unit: Callable[..., Any]) -> Callable[[str], dict[str, str]]:
+    def _headers(role: str) -> dict[str, str]:
+        unit = create_unit("police", "KZ-27", "KZ-27-ORAL") if role.startswith("agency") else None
+        _, value = issue_token(create_user(role, unit=unit), "test", None)
+        db.session.commit()
+        return {"Authorization": f"Bearer {value}"}
+    return _headers
+
+
+def _counts() -> tuple[int, int, int]:
+    return (db.session.scalar(select(func.count()).select_from(AlgorithmVersion)) or 0,
+            db.session.scalar(select(func.count()).select_from(CalendarDayOff)) or 0,
+            db.session.scalar(select(func.count()).select_from(AuditEntry)) or 0)
+
+
+# ---- the API ----------------------------------------------------------------------------------
+
+
+def test_api_returns_exactly_the_section_9_decision(client: FlaskClient, bearer: Any) -> None:
+    headers = bearer("operator")
+    before = _counts()
+    response = client.post("/api/v1/route", json=SECTION_9_FACTS, headers=headers)
+    assert response.status_code == 200, response.json
+    assert response.json == SECTION_9_DECISION
+    assert list(response.json) == list(SECTION_9_DECISION)  # the key order of §9 too
+    assert _counts() == before  # no side effects
+
+
+def test_submitted_at_defaults_to_the_servers_clock(client: FlaskClient, bearer: Any) -> None:
+    facts = {k: v for k, v in SECTION_9_FACTS.items() if k != "submitted_at"}
+    response = client.post("/api/v1/route", json=facts, headers=bearer("supervisor"))
+    # The test clock stands at 2026-11-20 05:00 UTC, 10:00 in Almaty: P2 acknowledges in 4 h.
+    assert response.json["referrals"][0]["ack_due_at"] == "2026-11-20T14:00:00+05:00"
+
+
+@pytest.mark.parametrize(("facts", "fields"), [
+    ({"contact_type": "child_self", "categories": ["violence.nonsense"], "urgency": "P2",
+      "child": {"age": 18, "region": "KZ-27"}}, {"categories", "child.age"}),
+    ({"contact_type": "child_self", "categories": ["violence.bullying"], "urgency": "P4",
+      "flags": ["immediate_danger"], "child": {"region": "KZ-27"}}, {"urgency"}),
+    ({"contact_type": "child_self", "categories": ["violence.bullying"], "urgency": "P3",
+      "child": {"age": 12.0, "region": "KZ-99"}, "submitted_at": "yesterday"},
+     {"child.age", "child.region", "submitted_at"}),
+    ({"contact_type": "child_self", "urgency": "P2", "categories": ["violence.bullying"],
+      "child": {"region": "KZ-27", "district": "KZ-11-NOWHERE"}}, {"child.district"}),
+])
+def test_invalid_facts_are_422_naming_every_field(client: FlaskClient, bearer: Any,
+                                                  facts: dict[str, Any], fields: set[str]) -> None:
+    response = client.post("/api/v1/route", json=facts, headers=bearer("operator"))
+    assert response.status_code == 422
+    error = response.json["error"]
+    assert error["code"] == "invalid"
+    assert set(error["fields"]) == fields
+    assert all(name in error["message"] for name in fields)
+
+
+def test_malformed_json_is_400(client: FlaskClient, bearer: Any) -> None:
+    headers = {**bearer("operator"), "Content-Type": "application/json"}
+    for body in (b'{"contact_type": ', b"\xff\xfe{}"):
+        response = client.post("/api/v1/route", data=body, headers=headers)
+        assert response.status_code == 400
+        assert response.json["error"]["code"] == "malformed"
+
+
+def test_a_body_that_is_not_an_object_is_422(client: FlaskClient, bearer: Any) -> None:
+    response = client.post("/api/v1/route", json=["child_self"], headers=bearer("operator"))
+    assert response.status_code == 422 and response.json["error"]["fields"]
+
+
+@pytest.mark.parametrize(("role", "status"), [
+    ("operator", 200), ("supervisor", 200), ("agency_staff", 403), ("agency_head", 403),
+    ("admin", 403), ("auditor", 403),
+])
+def test_only_the_helpline_may_route(client: FlaskClient, bearer: Any, role: str,
+                                     status: int) -> None:
+    response = client.post("/api/v1/route", json=SECTION_9_FACTS, headers=bearer(role))
+    assert response.status_code == status
+    if status == 403:
+        assert response.json["error"]["code"] == "forbidden"
+
+
+def test_without_a_token_it_is_401(client: FlaskClient) -> None:
+    response = client.post("/api/v1/route", json=SECTION_9_FACTS)
+    assert response.status_code == 401 and response.json["error"]["code"] == "unauthenticated"
+
+
+def test_the_endpoint_is_described_in_openapi(client: FlaskClient) -> None:
+    document = client.get("/api/v1/openapi.json").json
+    entry = document["paths"]["/api/v1/route"]["post"]
+    assert "requestBody" in entry
+    schema = entry["responses"]["200"]["content"]["application/json"]["schema"]
+    assert set(schema["required"]) == set(SECTION_9_DECISION)
+
+
+# ---- the command line -------------------------------------------------------------------------
+
+
+def _run(app: Flask, args: list[str], stdin: str | None = None) -> Any:
+    return app.test_cli_runner().invoke(args=["route", *args], input=stdin)
+
+
+def test_cli_reads_a_file(app: Flask, tmp_path: Path) -> None:
+    path = tmp_path / "facts.json"
+    path.write_text(json.dumps(SECTION_9_FACTS), encoding="utf-8")
+    before = _counts()
+    result = _run(app, [str(path)])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == SECTION_9_DECISION
+    assert result.stdout.startswith('{\n  "routable": true,')  # indented by 2
+    assert _counts() == before
+
+
+def test_cli_reads_standard_input(app: Flask) -> None:
+    result = _run(app, [], stdin=json.dumps(SECTION_9_FACTS))
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == SECTION_9_DECISION
+    result = _run(app, ["-"], stdin=json.dumps(SECTION_9_FACTS))
+    assert json.loads(result.stdout) == SECTION_9_DECISION
+
+
+def test_cli_names_every_invalid_field_on_stderr_and_exits_2(app: Flask) -> None:
+    facts = {"contact_type": "child_self", "categories": ["violence.nonsense"], "urgency": "P2",
+             "child": {"age": 18, "region": "KZ-27"}}
+    result = _run(app, [], stdin=json.dumps(facts))
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert [line.split(":")[0] for line in lines] == ["categories", "child.age"]
+
+
+@pytest.mark.parametrize("stdin", ['{"contact_type": ', "not json at all"])
+def test_cli_refuses_invalid_json_with_exit_2(app: Flask, stdin: str) -> None:
+    result = _run(app, [], stdin=stdin)
+    assert result.exit_code == 2
+    assert "not valid JSON" in result.stderr and result.stdout == ""
+
+
+
+def test_cli_uses_the_current_algorithm(app: Flask, create_user: Any) -> None:
+    from tests.referrals.test_routing_service import publish_version
+
+    publish_version(create_user(Role.ADMIN), "2026.2")
+    db.session.commit()
+    result = _run(app, [], stdin=json.dumps(SECTION_9_FACTS))
+    assert json.loads(result.stdout)["algorithm_version"] == "2026.2"
