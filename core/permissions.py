@@ -239,10 +239,12 @@ def is_unit_staff_of(user: UserLike, unit_id: str | None) -> bool:
     return Role(user.role) in UNIT_STAFF and unit_id is not None and user.unit_id == unit_id
 
 
-def can_view_referral(user: UserLike, referral: ReferralLike, case: CaseLike) -> bool:
+def can_view_referral(user: UserLike, referral: ReferralLike, case: CaseLike,
+                      grants: Iterable[GrantLike] = (), now: datetime | None = None) -> bool:
+    """``grants``/``now`` as for ``can_view_case``: reading only, never acting."""
     if Role(user.role) in UNIT_STAFF:
         return is_unit_staff_of(user, referral.unit_id)
-    return can_view_case(user, case)
+    return can_view_case(user, case, grants, now)
 
 
 def can_read_note(user: UserLike, reader_agency: str | None, author_agency: str | None) -> bool:

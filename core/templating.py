@@ -65,6 +65,13 @@ def place_label(code: str | None) -> str:
     return reference.place_name(code, current_language())
 
 
+def may_open(endpoint: str) -> bool:
+    """Whether the signed-in user's role may reach a page (to show a link to it or not)."""
+    from core.permissions import may_reach
+
+    return bool(current_user.is_authenticated) and may_reach(current_user.role, endpoint)
+
+
 def init_app(app: Flask) -> None:
     add_navigation(app, _l("Home"), "core.home")
     app.jinja_env.add_extension("jinja2.ext.do")
@@ -74,4 +81,5 @@ def init_app(app: Flask) -> None:
         navigation_items=navigation_items,
         role_label=role_label,
         place_name=place_label,
+        may_open=may_open,
     )

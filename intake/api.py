@@ -72,7 +72,8 @@ def _visible_contact(contact_id: str, user: User) -> Contact:
     if contact is None:
         raise ApiError(404, "not found")
     if contact.case is not None:
-        if not permissions.can_view_case(user, contact.case):
+        now = utcnow()
+        if not permissions.can_view_case(user, contact.case, grants_for(user, contact.case, now), now):
             raise ApiError(404, "not found")
     elif not permissions.can_submit_contact(user):
         raise ApiError(404, "not found")

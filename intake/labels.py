@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import g, has_request_context
 from flask_babel import lazy_gettext as _l
 
 from core.i18n import current_language
@@ -23,6 +24,12 @@ OWN_LABELS: dict[str, dict[str, Any]] = {
         "unassigned": _l("Unassigned"), "sent": _l("Sent"), "acknowledged": _l("Acknowledged"),
         "accepted": _l("Accepted"), "declined": _l("Declined"), "completed": _l("Completed"),
         "overridden": _l("Overridden")},
+    "referral_event": {
+        "created": _l("Referral sent"), "acknowledge": _l("Receipt acknowledged"),
+        "accept": _l("Accepted"), "decline": _l("Declined"), "transfer": _l("Transferred"),
+        "record_action": _l("Action recorded"), "complete": _l("Completed"),
+        "reroute": _l("Re-routed"), "override": _l("Overridden"), "note": _l("Note"),
+        "escalated": _l("Escalated: deadline missed")},
     "case_event": {"opened": _l("Case opened"), "follow_up": _l("Follow-up contact"),
                    "corrected": _l("Corrected"), "closed": _l("Case closed"),
                    "reopened": _l("Case reopened")},
@@ -37,9 +44,19 @@ def label(kind: str, code: str | None) -> str:
     if own is not None:
         return str(own.get(code, code))
     try:
-        return routing().algorithm().label(kind, code, current_language())  # type: ignore[arg-type]
+        return labelling_algorithm().label(kind, code, current_language())
     except KeyError:
         return code
+
+
+def labelling_algorithm() -> Any:
+    """The current algorithm, looked up once per request: a page labels hundreds of codes and
+    asking for the current version is a database read each time."""
+    if not has_request_context():
+        return routing().algorithm()
+    if "labelling_algorithm" not in g:
+        g.labelling_algorithm = routing().algorithm()
+    return g.labelling_algorithm
 
 
 FIELD_LABELS: dict[str, Any] = {

@@ -77,8 +77,7 @@ def case_timeline(case: Case) -> list[TimelineItem]:
     for referral in case.referrals:
         service = label("service", referral.service)
         for event in referral.events:
-            status = label("referral_status", event.to_status) if event.to_status else ""
-            items.append(TimelineItem(event.at, f"{service}: {event.action} {status}".strip(),
+            items.append(TimelineItem(event.at, f"{service}: {label('referral_event', event.action)}",
                                       event.actor_role))
     return sorted(items, key=lambda item: item.at)
 

@@ -20,7 +20,7 @@ from core.extensions import db
 from core.models import User
 from referrals.handoffs import queries, service, transitions
 from referrals.handoffs.models import STATES, Referral
-from referrals.handoffs.serialize import referral_json_for as referral_json
+from referrals.handoffs.serialize import referral_json
 from referrals.handoffs.transitions import (
     ACTION_CODES,
     DECLINE_REASONS,

@@ -40,18 +40,9 @@ def referral_json(referral: Referral, viewer: User) -> dict[str, Any]:
         "ack_due_at": iso(referral.ack_due_at), "action_due_at": iso(referral.action_due_at),
         "escalation_level": referral.escalation_level, "rules": referral.rules,
         "outcome": referral.outcome, "decline_reason": referral.decline_reason,
-        "events": [event_json(e, with_note=True) for e in referral.events],
+        "events": [event_json(e, with_note=note_visible_to(e, viewer)) for e in referral.events],
     }
 
 
 def note_visible_to(event: ReferralEvent, viewer: User) -> bool:
     return can_read_note(viewer, viewer.agency, event.actor_agency)
-
-
-def referral_json_for(referral: Referral, viewer: User) -> dict[str, Any]:
-    """``referral_json`` with the notes of other agencies left out (security.md §2)."""
-    body = referral_json(referral, viewer)
-    if "events" in body:
-        body["events"] = [event_json(e, with_note=note_visible_to(e, viewer))
-                          for e in referral.events]
-    return body

@@ -16,6 +16,7 @@ from core.audit import DetailValue
 from core.clock import utcnow
 from core.extensions import db
 from core.models import AgencyUnit, User
+from core.models.break_glass import grants_for
 from intake.models import CASE_CLOSED, CASE_OPEN, Case, CaseEvent
 from intake.ports import routing
 from referrals.handoffs import notify, transitions
@@ -75,9 +76,17 @@ def visible_referral(referral_id: str, user: User, *, lock: bool = False) -> Ref
         # the referral row alone (its unit is joined in).
         query = query.with_for_update(of=Referral)
     referral = db.session.scalar(query)
-    if referral is None or not permissions.can_view_referral(user, referral, referral.case):
+    if referral is None or not _may_read(user, referral):
         raise NotAllowed("not found", hidden=True)
     return referral
+
+
+def _may_read(user: User, referral: Referral) -> bool:
+    """Reading honours a supervisor's break-the-glass grant on the case; acting never does
+    (``transitions`` asks without grants)."""
+    now = utcnow()
+    grants = grants_for(user, referral.case, now)
+    return permissions.can_view_referral(user, referral, referral.case, grants, now)
 
 
 def _unit(unit_id: str | None) -> AgencyUnit | None:

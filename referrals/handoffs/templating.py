@@ -25,13 +25,6 @@ ACTION_LABELS: dict[str, Any] = {
     "record_action": _l("Record an action"), "complete": _l("Complete with an outcome"),
     "reroute": _l("Re-route"), "override": _l("Override"), "note": _l("Add a note"),
 }
-EVENT_LABELS: dict[str, Any] = {
-    "created": _l("Referral sent"), "acknowledge": _l("Receipt acknowledged"),
-    "accept": _l("Accepted"), "decline": _l("Declined"), "transfer": _l("Transferred"),
-    "record_action": _l("Action recorded"), "complete": _l("Completed"),
-    "reroute": _l("Re-routed"), "override": _l("Overridden"), "note": _l("Note"),
-    "escalated": _l("Escalated: deadline missed"),
-}
 NOTIFICATION_LABELS: dict[str, Any] = {
     "new_referral": _l("New referral"),
     "escalation_ack": _l("Escalation: not acknowledged in time"),
@@ -39,6 +32,7 @@ NOTIFICATION_LABELS: dict[str, Any] = {
     "declined": _l("Declined: to re-route"),
     "completed": _l("Completed by the agency"),
     "note": _l("New note"),
+    "break_glass": _l("Break-the-glass: another supervisor opened a case outside their scope"),
 }
 
 
@@ -47,7 +41,9 @@ def action_label(action: str) -> str:
 
 
 def event_label(action: str) -> str:
-    return str(EVENT_LABELS.get(action, action))
+    from intake.labels import label
+
+    return label("referral_event", action)
 
 
 def referral_status_label(status: str) -> str:

@@ -101,10 +101,15 @@ def _count_chart(chart_id: str, title: str, bars: list[charts.Bar]) -> charts.Ba
     return charts.bar_chart(chart_id, title, bars, maximum=end, tick_text=ticks)
 
 
+def pair(bar: str, tick: str) -> str:
+    """A bar's value label, "bar / tick" (the caption under the chart says which is which)."""
+    return f"{bar} / {tick}"
+
+
 def _duration_chart(totals: Sequence[stats.Timing]) -> charts.BarChart:
     bars = [charts.Bar(display.code_label("agency", row.agency), row.acknowledge.p50 or 0,
-                       _("%(median)s / %(p90)s", median=display.duration(row.acknowledge.p50),
-                         p90=display.duration(row.acknowledge.p90)),
+                       pair(display.duration(row.acknowledge.p50),
+                            display.duration(row.acknowledge.p90)),
                        marker=row.acknowledge.p90)
             for row in totals]
     top = max([row.acknowledge.p90 or row.acknowledge.p50 or 0 for row in totals], default=0)
@@ -117,9 +122,8 @@ def _duration_chart(totals: Sequence[stats.Timing]) -> charts.BarChart:
 
 def _breach_chart(totals: Sequence[stats.Timing]) -> charts.BarChart:
     bars = [charts.Bar(display.code_label("agency", row.agency), row.ack_breach_rate or 0,
-                       _("%(acknowledgement)s / %(action)s",
-                         acknowledgement=display.rate(row.ack_breach_rate),
-                         action=display.rate(row.action_breach_rate)),
+                       pair(display.rate(row.ack_breach_rate),
+                            display.rate(row.action_breach_rate)),
                        marker=row.action_breach_rate, tone="warn")
             for row in totals]
     return charts.bar_chart("chart-breaches", _("Deadlines missed by agency"), bars,

@@ -14,24 +14,10 @@ MINUTE, HOUR, DAY = 60, 3600, 86400
 
 
 def code_label(kind: str, code: str | None) -> str:
-    """``intake.labels.label``, with the algorithm looked up once per request: these pages
-    label hundreds of codes, and the current algorithm is a database read each time it is asked
-    for. Passed to the templates as ``code_label``, in place of the global."""
-    from core.i18n import current_language
-    from intake.labels import OWN_LABELS
-    from intake.ports import routing
+    """The label of a code in the viewer's language (``intake.labels.label``)."""
+    from intake.labels import label
 
-    if code is None:
-        return ""
-    own = OWN_LABELS.get(kind)
-    if own is not None:
-        return str(own.get(code, code))
-    if "supervision_algorithm" not in g:
-        g.supervision_algorithm = routing().algorithm()
-    try:
-        return str(g.supervision_algorithm.label(kind, code, current_language()))
-    except KeyError:
-        return code
+    return label(kind, code)
 
 
 @dataclass(frozen=True)
@@ -122,28 +108,13 @@ def field_label(field: str) -> str:
     return str(found) if found is not None else field
 
 
-# Referral events (routing.md §8), as the timeline names them.
-EVENT_LABELS: dict[str, Any] = {
-    "created": _l("created"),
-    "acknowledge": _l("acknowledged"),
-    "accept": _l("accepted"),
-    "decline": _l("declined"),
-    "transfer": _l("transferred"),
-    "record_action": _l("action recorded"),
-    "complete": _l("completed"),
-    "reroute": _l("re-routed"),
-    "override": _l("overridden"),
-    "note": _l("note"),
-    "escalate": _l("escalated"),
-}
 # The code an event's ``reason`` holds, by action (a label kind of the routing algorithm).
 EVENT_REASON_KINDS = {"decline": "decline_reason", "record_action": "action_code",
                       "complete": "outcome"}
 
 
 def event_label(action: str) -> str:
-    found = EVENT_LABELS.get(action)
-    return str(found) if found is not None else action
+    return code_label("referral_event", action)
 
 
 def event_reason_kind(action: str) -> str | None:

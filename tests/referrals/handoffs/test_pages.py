@@ -204,6 +204,10 @@ def test_notes_of_other_agencies_stay_hidden(app: Flask, people: People, case: d
     api_notes = [e.get("note") for e in acting(people.education).get(
         f"/referrals/{referral_id}").json["events"]]
     assert "Мектепке жіберілді" in api_notes and "Полицияның ішкі жазбасы" not in api_notes
+    case_body = acting(people.education).get(f"/cases/{case['case_id']}").json
+    [in_case] = [r for r in case_body["referrals"] if r["id"] == referral_id]
+    case_notes = [e.get("note") for e in in_case["events"]]
+    assert "Мектепке жіберілді" in case_notes and "Полицияның ішкі жазбасы" not in case_notes
 
 
 # ---- the supervisors' list and re-routing ----------------------------------------------------------
@@ -272,6 +276,9 @@ def test_the_operator_sees_each_status_and_outcome_on_the_case_page(
     assert "Investigation opened" in html and "Completed" in html
     assert f"/referrals/{referral_id}" in html
     assert "Still waiting for" in html  # three mandatory referrals are still open
+    # the timeline names each handoff in words, never by its action code
+    assert "Receipt acknowledged" not in html and ": accept" not in html and ": complete" not in html
+    assert ": Accepted" in html and ": Completed" in html
 
 
 def test_the_case_closes_only_when_every_mandatory_referral_is_done(
@@ -326,3 +333,12 @@ def test_agency_staff_may_not_close_a_case(app: Flask, people: People,
     token = csrf_token(pavlodar, "/")
     assert pavlodar.post(f"{case_path}/close", data={"csrf_token": token,
                                                      "summary": "x"}).status_code == 403
+
+
+def test_the_case_page_links_supervisors_to_its_routing_audit_and_access_log(
+        app: Flask, people: People, case: dict[str, Any]) -> None:
+    case_path = f"/cases/{case['case_id']}"
+    supervisor = page(signed_in(app, people.supervisor), case_path)
+    assert f"{case_path}/routing-audit" in supervisor and f"{case_path}/access-log" in supervisor
+    operator = page(signed_in(app, people.operator), case_path)
+    assert "/routing-audit" not in operator and "/access-log" not in operator

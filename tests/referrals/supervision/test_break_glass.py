@@ -57,7 +57,26 @@ def test_outside_their_region_a_supervisor_meets_404_until_they_give_a_reason(
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/cases/{case_id}")
     page = browser.get(f"/cases/{case_id}")
     assert page.status_code == 200 and "Әсел Қайратқызы" in page.get_data(as_text=True)
-    assert client.get(f"/api/v1/cases/{case_id}", headers=token).status_code == 200
+    opened = client.get(f"/api/v1/cases/{case_id}", headers=token)
+    assert opened.status_code == 200
+    contact_id = opened.json["contacts"][0]["id"]
+    assert client.get(f"/api/v1/contacts/{contact_id}", headers=token).status_code == 200
+
+
+def test_the_grant_opens_the_case_s_referral_pages_to_read_but_not_to_act(
+        case_id: str, almaty_supervisor: User, signed_in: Any, bearer: Any, client: FlaskClient,
+        referrals_of: Any) -> None:
+    police = referrals_of(case_id)["police.juvenile_inspector"]
+    browser, token = signed_in(almaty_supervisor), bearer(almaty_supervisor)
+    assert browser.get(f"/referrals/{police.id}").status_code == 404
+    assert client.get(f"/api/v1/referrals/{police.id}", headers=token).status_code == 404
+    assert _break_glass(browser, case_id, REASON).status_code == 302
+    assert browser.get(f"/referrals/{police.id}").status_code == 200
+    assert client.get(f"/api/v1/referrals/{police.id}", headers=token).status_code == 200
+    override = client.post(f"/api/v1/referrals/{police.id}/override", headers=token,
+                           json={"reason": "Break-the-glass must not let me act here."})
+    assert override.status_code in (403, 404)
+    assert referrals_of(case_id)["police.juvenile_inspector"].status == "sent"
 
 
 @pytest.mark.parametrize(("reason", "message"), [
