@@ -19,10 +19,11 @@ from typing import Final
 from sqlalchemy import ForeignKey, Index, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.clock import utcnow
 from core.encryption import EncryptedText
 from core.extensions import db
 from core.models.base import IdMixin, UTCDateTime
-from core.permissions import CaseLike, UserLike, needs_break_glass
+from core.permissions import CaseLike, UserLike, can_view_case, needs_break_glass
 
 GRANT_DURATION: Final = timedelta(minutes=30)
 REASON_MIN_LENGTH: Final = 10  # "checking" is not a reason; a sentence is
@@ -77,3 +78,10 @@ def grants_for(user: UserLike, case: CaseLike, now: datetime) -> Sequence[BreakG
     if not needs_break_glass(user, case):
         return ()
     return active_grants(user.id, now)
+
+
+def can_read_case(user: UserLike, case: CaseLike) -> bool:
+    """``permissions.can_view_case`` with the user's break-the-glass grants, now: the question
+    every page and endpoint that *reads* a case asks (acting asks without grants)."""
+    now = utcnow()
+    return can_view_case(user, case, grants_for(user, case, now), now)

@@ -132,26 +132,16 @@ class InvalidParameters(Refused):
 # ---- what apply needs to know about its arguments ----------------------------------------------
 
 
-class UserLike(Protocol):
-    @property
-    def id(self) -> str: ...
-    @property
-    def role(self) -> str: ...
-    @property
-    def unit_id(self) -> str | None: ...
-    @property
-    def region(self) -> str | None: ...
-    @property
-    def active(self) -> bool: ...
+class UserLike(permissions.UserLike, Protocol):
+    """The policy's user, plus the agency that signs the events it writes."""
+
     @property
     def agency(self) -> str | None: ...
 
 
-class UnitLike(Protocol):
-    @property
-    def id(self) -> str: ...
-    @property
-    def agency(self) -> str: ...
+class UnitLike(permissions.UnitLike, Protocol):
+    """The policy's unit, plus what a transfer checks about the receiving one."""
+
     @property
     def active(self) -> bool: ...
     @property
