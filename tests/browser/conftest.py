@@ -81,6 +81,10 @@ def screenshot(artifacts_dir: Path, page: Any) -> Any:
     def _take(name: str) -> Path:
         path = artifacts_dir / f"{name}.png"
         page.screenshot(path=str(path), full_page=True)
+        # every page we look at must fit the helplines' 1366-pixel screens without sideways
+        # scrolling (checked after saving, so a failure leaves the picture to look at)
+        width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert width[0] <= width[1], f"{name}: {width[0]} px wide on a {width[1]} px screen"
         return path
     return _take
 
