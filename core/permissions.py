@@ -247,6 +247,14 @@ def can_view_referral(user: UserLike, referral: ReferralLike, case: CaseLike,
     return can_view_case(user, case, grants, now)
 
 
+def sees_referral_in_full(user: UserLike, referral: ReferralLike) -> bool:
+    """Another agency's referral shows only its status and outcome (security.md §2): not its
+    unit, deadlines, events or notes. The helpline sees every referral in full."""
+    if Role(user.role) in HELPLINE:
+        return True
+    return user.unit_id is not None and user.unit_id == referral.unit_id
+
+
 def can_read_note(user: UserLike, reader_agency: str | None, author_agency: str | None) -> bool:
     """Notes on a referral (security.md §2): the helpline reads every note; a unit reads the
     helpline's (no author agency) and its own agency's, never another agency's."""

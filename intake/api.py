@@ -134,8 +134,8 @@ def search_cases() -> Response:
                                   region=request.args.get("region") or None,
                                   start=_date_arg("from"), end=_date_arg("to"))
     q = (request.args.get("q") or "").strip()
+    reset_decrypted_fields()  # the entry covers the candidates decrypted and discarded, too
     items, cursor = _search_page(query, q)
-    reset_decrypted_fields()
     view_items = [{"id": c.id, "number": c.number, "status": c.status, "urgency": c.urgency,
                    "region": c.region, "district": c.district,
                    "opened_at": iso(c.opened_at)} for c in items]
@@ -155,7 +155,10 @@ def _search_page(query: Any, q: str) -> tuple[list[Case], str | None]:
         query, kind = queries.apply_search(query, q)
     if cursor:
         opened, last_id = decode_cursor(cursor, 2)
-        opened_at = parse_rfc3339(opened)
+        try:
+            opened_at, last_id = parse_rfc3339(opened), str(last_id)
+        except (TypeError, ValueError):
+            raise ApiError(422, "the cursor is not valid", {"cursor": "invalid"}) from None
         query = query.where((Case.opened_at < opened_at)
                             | ((Case.opened_at == opened_at) & (Case.id < last_id)))
     query = query.order_by(Case.opened_at.desc(), Case.id.desc())

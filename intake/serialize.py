@@ -10,7 +10,7 @@ from typing import Any
 from flask import current_app
 
 from core.models import User
-from core.permissions import HELPLINE_VIEW, FieldView, field_view
+from core.permissions import HELPLINE_VIEW, FieldView, field_view, sees_referral_in_full
 from intake.models import Case, Child, Contact
 from referrals.routing import format_time
 
@@ -42,11 +42,11 @@ def child_json(child: Child | None, view: FieldView) -> dict[str, Any] | None:
 
 
 def contact_json(contact: Contact, view: FieldView) -> dict[str, Any]:
-    caller: dict[str, Any] = {"relation": contact.caller_relation,
-                              "callback_consent": contact.callback_consent}
+    caller: dict[str, Any] = {"callback_consent": contact.callback_consent}
     if view.shows("caller.name") and (view is HELPLINE_VIEW or contact.callback_consent):
-        caller["name"] = contact.caller_name
-        caller["phone"] = contact.caller_phone
+        # who called comes with how to reach them: an agency sees neither without consent
+        caller.update(relation=contact.caller_relation, name=contact.caller_name,
+                      phone=contact.caller_phone)
     body: dict[str, Any] = {
         "id": contact.id, "case_id": contact.case_id, "channel": contact.channel,
         "contact_type": contact.contact_type, "language": contact.language,
@@ -54,21 +54,25 @@ def contact_json(contact: Contact, view: FieldView) -> dict[str, Any]:
         "received_at": iso(contact.received_at), "caller": caller,
         "child": child_json(contact.child, view),
         "categories": contact.categories, "urgency": contact.urgency,
-        "perpetrator": {"relation": contact.perpetrator_relation,
-                        "lives_with_child": contact.perpetrator_lives_with_child},
         "flags": contact.flags, "place": contact.place,
     }
+    if view.shows("perpetrator.relation"):
+        body["perpetrator"] = {"relation": contact.perpetrator_relation,
+                               "lives_with_child": contact.perpetrator_lives_with_child}
     if view.shows("summary"):
         body["summary"] = contact.summary
     return body
 
 
-def case_events(case: Case) -> list[dict[str, Any]]:
-    """The case's own events and its referrals' events, in time order (interfaces.md)."""
+def case_events(case: Case, viewer: User) -> list[dict[str, Any]]:
+    """The case's own events and the events of the referrals the viewer sees in full (not
+    another agency's: security.md §2), in time order (interfaces.md)."""
     timed: list[tuple[datetime, dict[str, Any]]] = [
         (e.at, {"type": e.type, "actor_role": e.actor_role, "referral_id": None,
                 "from": None, "to": None, "reason": None}) for e in case.events]
     for referral in case.referrals:
+        if not sees_referral_in_full(viewer, referral):
+            continue
         timed += [(e.at, {"type": e.action, "actor_role": e.actor_role,
                           "referral_id": referral.id, "from": e.from_status, "to": e.to_status,
                           "reason": e.reason}) for e in referral.events]
@@ -87,5 +91,5 @@ def case_json(case: Case, viewer: User) -> dict[str, Any]:
         "child": child_json(case.child, view),
         "contacts": [contact_json(c, view) for c in case.contacts],
         "referrals": [routing().referral_json(r, viewer) for r in case.referrals],
-        "events": case_events(case),
+        "events": case_events(case, viewer),
     }

@@ -8,10 +8,12 @@ from typing import Any
 
 from flask import Flask, current_app
 from flask_babel import format_datetime
+from flask_login import current_user
 
 from core import reference
 from core.clock import utcnow
 from core.i18n import current_language
+from core.permissions import sees_referral_in_full
 from intake.labels import OWN_LABELS, field_label, label
 from intake.models import NO_CASE_TYPES, Case
 from intake.ports import routing
@@ -73,8 +75,11 @@ class TimelineItem:
 
 
 def case_timeline(case: Case) -> list[TimelineItem]:
+    """The case's events and those of the referrals the viewer sees in full."""
     items = [TimelineItem(e.at, label("case_event", e.type), e.actor_role) for e in case.events]
     for referral in case.referrals:
+        if not sees_referral_in_full(current_user, referral):
+            continue
         service = label("service", referral.service)
         for event in referral.events:
             items.append(TimelineItem(event.at, f"{service}: {label('referral_event', event.action)}",

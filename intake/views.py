@@ -285,6 +285,7 @@ def correct_case(case_id: str) -> Response | tuple[str, int] | str:
     case = visible_case_or_404(case_id, user)
     if not permissions.can_edit_case(user, case):
         abort(403)
+    reset_decrypted_fields()
     if request.method == "GET":
         flat, lists = _dotted(corrections.current_values(case))
         return _render_correction(case, FormState(flat, lists, {}), None, 200)
@@ -315,9 +316,13 @@ def _render_correction(case: Case, state: FormState, difference: Any, status: in
     from core.i18n import current_language
     from intake import corrections
 
-    return render_template("intake/correct.html", case=case, state=state, difference=difference,
+    html = render_template("intake/correct.html", case=case, state=state, difference=difference,
                            history=corrections.history(case), algorithm=routing().algorithm(),
-                           lang=current_language()), status
+                           lang=current_language())
+    # the form shows the case's current values and the history of earlier ones: a case view
+    audit.record("case.viewed", object_type="case", object_id=case.id, fields=decrypted_fields())
+    db.session.commit()
+    return html, status
 
 
 @bp.post("/cases/<case_id>/apply-routing")

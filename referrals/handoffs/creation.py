@@ -27,9 +27,11 @@ def on_case_submitted(sender: Any, submission: Submission, **_: Any) -> None:
     for proposal in decision.referrals:
         removed = submission.changes.removed(proposal.service)
         if removed is not None:
+            # the reason is kept with the routing decision; free text stays out of the audit
             audit.record("referral.removed_at_intake", object_type="case", object_id=case.id,
-                         actor=actor, reason=removed.reason,
-                         details={"service": proposal.service, "mandatory": proposal.mandatory})
+                         actor=actor,
+                         details={"service": proposal.service, "mandatory": proposal.mandatory,
+                                  "decision": _decision_id(submission)})
             continue
         if proposal.service in already_open:
             continue  # a follow-up never duplicates a referral that is still open (§3)

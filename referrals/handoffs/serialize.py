@@ -6,16 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from core.models import User
-from core.permissions import can_read_note
-from core.roles import HELPLINE_ROLES, Role
+from core.permissions import can_read_note, sees_referral_in_full
 from intake.serialize import iso
 from referrals.handoffs.models import Referral, ReferralEvent
-
-
-def sees_in_full(referral: Referral, viewer: User) -> bool:
-    if Role(viewer.role) in HELPLINE_ROLES:
-        return True
-    return viewer.unit_id is not None and viewer.unit_id == referral.unit_id
 
 
 def event_json(event: ReferralEvent, with_note: bool) -> dict[str, Any]:
@@ -27,7 +20,7 @@ def event_json(event: ReferralEvent, with_note: bool) -> dict[str, Any]:
 
 
 def referral_json(referral: Referral, viewer: User) -> dict[str, Any]:
-    if not sees_in_full(referral, viewer):
+    if not sees_referral_in_full(viewer, referral):
         return {"id": referral.id, "case_id": referral.case_id, "agency": referral.agency,
                 "service": referral.service, "status": referral.status,
                 "outcome": referral.outcome}

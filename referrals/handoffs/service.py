@@ -109,9 +109,10 @@ def perform(referral_id: str, action: str, actor: User, data: ActionInput,
     event = transitions.apply(referral, action, actor, now, params)
     db.session.add(event)
     db.session.flush()
+    # an override's free-text reason may name people: it stays encrypted on the event, and
+    # the append-only audit entry (never anonymised) names that event instead
     audit.record(f"referral.{action}", object_type="referral", object_id=referral.id,
-                 actor=actor, reason=data.reason if action == OVERRIDE else None,
-                 details=_audit_details(referral, event))
+                 actor=actor, details=_audit_details(referral, event))
     notify.after_transition(referral, event, actor)
     return referral
 
@@ -127,7 +128,8 @@ def _audit_details(referral: Referral, event: Any) -> dict[str, DetailValue]:
         details.update(from_service=event.details["from_service"],
                        to_service=event.details["to_service"])
     if event.note:
-        details["note"] = True  # that a note was written; never its text
+        details["note"] = True  # that a note (or an override's reason) was written; never its text
+        details["event"] = event.id
     return details
 
 
@@ -242,10 +244,13 @@ def reopen_case(case: Case, actor: User, reason: str, now: datetime | None = Non
         raise TransitionRefused("the case is not closed")
     _require_text(reason, "reason")
     case.status, case.closed_at = CASE_OPEN, None
-    db.session.add(CaseEvent(case_id=case.id, at=now, type="reopened", actor_id=actor.id,
-                             actor_role=actor.role, reason=reason.strip()))
+    event = CaseEvent(case_id=case.id, at=now, type="reopened", actor_id=actor.id,
+                      actor_role=actor.role, reason=reason.strip())
+    db.session.add(event)
+    db.session.flush()
+    # the reason stays encrypted on the case event; the audit entry points to it
     audit.record("case.reopened", object_type="case", object_id=case.id, actor=actor,
-                 reason=reason.strip()[:1000])
+                 details={"event": event.id})
 
 
 def _require_text(value: str | None, name: str) -> None:

@@ -17,7 +17,6 @@ from core.roles import UNIT_ROLES, Role
 from intake.models import CASE_OPEN, Case
 from referrals.handoffs import notify
 from referrals.handoffs.models import Referral
-from referrals.handoffs.serialize import sees_in_full
 
 ACTION_LABELS: dict[str, Any] = {
     "acknowledge": _l("Acknowledge receipt"), "accept": _l("Accept"),
@@ -106,7 +105,7 @@ def may_view_referral(referral: Referral) -> bool:
 
 def sees_referral_in_full(referral: Referral) -> bool:
     """Other agencies' referrals show status and outcome only (security.md §2)."""
-    return bool(current_user.is_authenticated and sees_in_full(referral, current_user))
+    return bool(current_user.is_authenticated and permissions.sees_referral_in_full(current_user, referral))
 
 
 def notification_link(referral: Referral | None) -> str | None:

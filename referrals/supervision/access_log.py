@@ -1,9 +1,9 @@
 """Who looked at this child's case, when, and why (issue 8 item 4).
 
-Read from the audit trail: the entries about the case itself and about its contacts, newest
-first, a page at a time. "Why" is the viewer's role and scope, or, for a supervisor who broke
-the glass, the reason they wrote: an entry falls under a grant when the grant's holder wrote it
-while the grant ran.
+Read from the audit trail: the entries about the case itself, its contacts and its referrals
+(an agency reads the child's details on its referral page), newest first, a page at a time.
+"Why" is the viewer's role and scope, or, for a supervisor who broke the glass, the reason
+they wrote: an entry falls under a grant when the grant's holder wrote it while the grant ran.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from core.audit.models import AuditEntry
 from core.extensions import db
 from core.models import BreakGlassGrant
 from intake.models import Case, Contact
+from referrals.handoffs.models import Referral
 
 PAGE_SIZE: Final = 100
 
@@ -36,11 +37,13 @@ class AccessLog:
 
 
 def access_log(case: Case, before: int | None = None) -> AccessLog:
-    """Two statements: a page of entries (case and contacts) and the case's grants."""
+    """Two statements: a page of entries (case, contacts, referrals) and the case's grants."""
     contact_ids = select(Contact.id).where(Contact.case_id == case.id).scalar_subquery()
+    referral_ids = select(Referral.id).where(Referral.case_id == case.id).scalar_subquery()
     about_case = or_(
         and_(AuditEntry.object_type == "case", AuditEntry.object_id == case.id),
         and_(AuditEntry.object_type == "contact", AuditEntry.object_id.in_(contact_ids)),
+        and_(AuditEntry.object_type == "referral", AuditEntry.object_id.in_(referral_ids)),
     )
     query = select(AuditEntry).where(about_case)
     if before is not None:

@@ -77,6 +77,7 @@ ACTION_LABELS: dict[str, Any] = {
     "contact.created": _l("Recorded a contact"),
     "case.corrected": _l("Corrected the case"),
     "referral.removed_at_intake": _l("Removed a proposed referral"),
+    "referral.viewed": _l("Opened a referral"),
 }
 
 # The encrypted fields an entry may name, in words; others appear as their code.
@@ -100,7 +101,11 @@ FIELD_LABELS: dict[str, Any] = {
 
 def action_label(action: str) -> str:
     found = ACTION_LABELS.get(action)
-    return str(found) if found is not None else action
+    if found is not None:
+        return str(found)
+    if action.startswith("referral."):  # a handoff: "referral.accept" is the event "accept"
+        return code_label("referral_event", action.removeprefix("referral."))
+    return action
 
 
 def field_label(field: str) -> str:

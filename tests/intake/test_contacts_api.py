@@ -215,3 +215,35 @@ def test_personal_data_written_through_the_api_never_reaches_the_database_in_cle
     for needle in ("Әсел Қайратқызы", "Гүлнар", "+77011234567", "140315600018", "Фёдоровка",
                    "бейтаныс", "№3 мектеп"):
         assert needle.encode() not in raw, needle
+
+
+def test_a_search_entry_names_the_fields_decrypted_for_its_candidates(api: Any, contact: Any) -> None:
+    """security.md §3: candidates decrypted and discarded are covered by the lookup's entry."""
+    from core.audit.models import AuditEntry
+
+    api.post("/contacts", contact())
+    assert len(api.get("/cases", query_string={"q": "Әсел Қайратқызы"}).json["items"]) == 1
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "case.search")).one()
+    assert "children.name" in entry.fields
+
+
+@pytest.mark.parametrize("values", [["not-a-date", "x"], [5, "x"], [None, None]])
+def test_a_forged_search_cursor_is_a_422_naming_the_cursor(api: Any, values: list[Any]) -> None:
+    import base64
+    import json
+
+    cursor = base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+    response = api.get("/cases", query_string={"cursor": cursor})
+    assert response.status_code == 422 and response.json["error"]["fields"] == {"cursor": "invalid"}
+
+
+def test_an_agency_sees_the_caller_only_when_the_caller_agreed_to_be_contacted(
+        api: Any, contact: Any, create_user: Any, bearer: Any, client: FlaskClient) -> None:
+    body = api.post("/contacts", contact(caller={"relation": "neighbour", "name": "Гүлнар Сапарова",
+                                                 "phone": "+77011234567", "callback_consent": False})).json
+    police_unit = db.session.get(Referral, body["referrals"][0]["id"]).unit
+    officer = create_user("agency_staff", unit=police_unit)
+    seen = client.get(f"/api/v1/cases/{body['case_id']}", headers=bearer(officer)).json
+    assert seen["contacts"][0]["caller"] == {"callback_consent": False}
+    helpline = api.get(f"/cases/{body['case_id']}").json["contacts"][0]["caller"]
+    assert helpline["relation"] == "neighbour" and helpline["phone"] == "+77011234567"

@@ -88,3 +88,16 @@ def test_agency_staff_cannot_correct(app: Any, bullying_case: Case, create_user:
     client = app.test_client()
     sign_in(client, staff)
     assert client.get(f"/cases/{bullying_case.id}/correct").status_code == 403
+
+
+def test_opening_the_correction_form_is_a_case_view_in_the_audit(
+        client: FlaskClient, operator: User, bullying_case: Case) -> None:
+    """The form shows the child's details and the history of corrections: one case.viewed entry
+    per request, naming the fields decrypted for it."""
+    from core.audit.models import AuditEntry
+
+    sign_in(client, operator)
+    assert client.get(f"/cases/{bullying_case.id}/correct").status_code == 200
+    [entry] = db.session.scalars(select(AuditEntry).where(
+        AuditEntry.action == "case.viewed", AuditEntry.object_id == bullying_case.id)).all()
+    assert entry.actor_id == operator.id and "children.name" in entry.fields

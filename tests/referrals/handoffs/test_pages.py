@@ -13,10 +13,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from core.audit.models import AuditEntry
 from core.clock import FrozenClock
 from core.extensions import db
 from core.models import User
 from intake.models import Case, CaseEvent
+from referrals.handoffs.models import ReferralEvent
 from tests.factories import csrf_token, sign_in
 from tests.referrals.handoffs.conftest import Acting, People, referral, unit_of
 
@@ -320,6 +322,20 @@ def test_a_supervisor_reopens_a_closed_case_with_a_reason(
     assert reopened is not None and reopened.status == "open" and reopened.closed_at is None
     event = db.session.scalar(select(CaseEvent).where(CaseEvent.type == "reopened"))
     assert event is not None and event.reason == "Анасы қайта хабарласты"
+    # the written reason stays encrypted on the event; the append-only audit points to it
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "case.reopened"))
+    assert entry is not None and entry.reason is None and entry.details_map["event"] == event.id
+
+
+def test_an_override_reason_stays_out_of_the_audit_trail(
+        people: People, case: dict[str, Any], acting: Callable[[User], Acting]) -> None:
+    referral_id = case["referrals"][POLICE]
+    reason = "Әжесі Жанар баланы Оралға алып кетті"
+    assert acting(people.supervisor).act(referral_id, "override", {"reason": reason}).status_code == 200
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "referral.override"))
+    assert entry is not None and entry.reason is None and reason not in str(entry.details_map)
+    event = db.session.get(ReferralEvent, entry.details_map["event"])
+    assert event is not None and event.note == reason
 
 
 def test_agency_staff_may_not_close_a_case(app: Flask, people: People,
@@ -342,3 +358,22 @@ def test_the_case_page_links_supervisors_to_its_routing_audit_and_access_log(
     assert f"{case_path}/routing-audit" in supervisor and f"{case_path}/access-log" in supervisor
     operator = page(signed_in(app, people.operator), case_path)
     assert "/routing-audit" not in operator and "/access-log" not in operator
+
+
+def test_another_agency_s_handoffs_stay_out_of_the_case_events_and_timeline(
+        app: Flask, people: People, case: dict[str, Any], acting: Callable[[User], Acting]) -> None:
+    """security.md §2: another agency's referral shows its status and outcome only; its
+    actions and decline reasons are not the police's to read, in the API or on the page."""
+    health_referral = case["referrals"]["health.forensic_exam"]
+    acting(people.health).act(health_referral, "accept")
+    acting(people.health).act(health_referral, "record_action", {"action": "medical_exam"})
+    police_view = acting(people.police).get(f"/cases/{case['case_id']}").json
+    assert {e["referral_id"] for e in police_view["events"]} <= {None, case["referrals"][POLICE]}
+    assert "medical_exam" not in str(police_view["events"])
+    [health_json] = [r for r in police_view["referrals"] if r["id"] == health_referral]
+    assert health_json["status"] == "accepted" and "events" not in health_json
+    helpline_view = acting(people.operator).get(f"/cases/{case['case_id']}").json
+    assert any(e["reason"] == "medical_exam" for e in helpline_view["events"])
+    html = page(signed_in(app, people.police), f"/cases/{case['case_id']}")
+    assert "Action recorded" not in html and "Receipt acknowledged" not in html
+    assert "Action recorded" in page(signed_in(app, people.operator), f"/cases/{case['case_id']}")

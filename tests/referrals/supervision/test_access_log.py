@@ -15,6 +15,7 @@ from core.audit.models import AuditEntry
 from core.extensions import db
 from core.models import User
 from intake.models import Contact
+from referrals.handoffs.models import Referral
 from tests.factories import csrf_token
 
 pytestmark = pytest.mark.usefixtures("directory")
@@ -99,8 +100,10 @@ def test_the_log_pages_back_through_older_entries(case_id: str, operator: User, 
     audit.record("case.viewed", object_type="case", object_id="another-case", actor=operator)
     db.session.commit()
     contact_ids = select(Contact.id).where(Contact.case_id == case_id).scalar_subquery()
+    referral_ids = select(Referral.id).where(Referral.case_id == case_id).scalar_subquery()
     total = db.session.scalar(select(func.count()).select_from(AuditEntry).where(
-        (AuditEntry.object_id == case_id) | AuditEntry.object_id.in_(contact_ids)))
+        (AuditEntry.object_id == case_id) | AuditEntry.object_id.in_(contact_ids)
+        | AuditEntry.object_id.in_(referral_ids)))
     browser = signed_in(create_user("auditor"))
     first = browser.get(f"/cases/{case_id}/access-log").get_data(as_text=True)
     assert len(_rows(first)) == 100
@@ -111,3 +114,15 @@ def test_the_log_pages_back_through_older_entries(case_id: str, operator: User, 
     assert not set(sequences[0]) & set(sequences[1])
     # Together, every entry there was when the first page was read (that reading is newer).
     assert len(sequences[0]) + len(sequences[1]) == total
+
+
+def test_an_agency_reading_its_referral_page_is_in_the_case_s_access_log(
+        case_id: str, supervisor: User, create_user: Any, signed_in: Any, referrals_of: Any) -> None:
+    police_referral = referrals_of(case_id)["police.juvenile_inspector"]
+    officer = create_user("agency_staff", unit=police_referral.unit)
+    page = signed_in(officer).get(f"/referrals/{police_referral.id}")
+    assert page.status_code == 200 and "Әсел" in page.get_data(as_text=True)
+    rows = _rows(signed_in(supervisor).get(f"/cases/{case_id}/access-log").get_data(as_text=True))
+    [opened] = [row for row in rows if "access-referral-viewed" in row]
+    assert officer.username in opened and "Opened a referral" in opened
+    assert "a referral of this case" in opened and "child&#39;s name" in opened
