@@ -108,6 +108,15 @@ def _gate() -> Response | None:
     return None
 
 
+def note_denied(object_type: str, object_id: str) -> None:
+    """Record an attempt on an object that exists but is not the user's (security.md §3). The
+    caller still answers 404, the same as for an absent object, so nothing leaks to the client;
+    walking ids across regions or agencies leaves a trace for the auditors."""
+    audit.record("permission.denied", object_type=object_type, object_id=object_id,
+                 actor=g.get("user"))
+    db.session.commit()
+
+
 def _forbidden_page() -> Response:
     from flask import abort
 

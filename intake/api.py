@@ -10,6 +10,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from core import audit, permissions
+from core.access import note_denied
 from core.api import PAGE_QUERY, decode_cursor, encode_cursor, operation, page_limit
 from core.encryption import decrypted_fields, reset_decrypted_fields
 from core.errors import ApiError
@@ -70,10 +71,9 @@ def _visible_contact(contact_id: str, user: User) -> Contact:
     contact = db.session.get(Contact, contact_id)
     if contact is None:
         raise ApiError(404, "not found")
-    if contact.case is not None:
-        if not can_read_case(user, contact.case):
-            raise ApiError(404, "not found")
-    elif not permissions.can_submit_contact(user):
+    if not (can_read_case(user, contact.case) if contact.case is not None
+            else permissions.can_submit_contact(user)):
+        note_denied("contact", contact.id)
         raise ApiError(404, "not found")
     return contact
 
@@ -92,7 +92,10 @@ def get_contact(contact_id: str) -> Response:
 
 def visible_case(case_id: str, user: User) -> Case:
     case = db.session.get(Case, case_id)
-    if case is None or not can_read_case(user, case):
+    if case is None:
+        raise ApiError(404, "not found")
+    if not can_read_case(user, case):
+        note_denied("case", case.id)
         raise ApiError(404, "not found")  # the same answer for absent and not yours
     return case
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from core import audit, permissions
+from core.access import note_denied
 from core.clock import utcnow
 from core.encryption import decrypted_fields, index_candidates, reset_decrypted_fields
 from core.extensions import db
@@ -208,7 +209,10 @@ def _lookup_into(found: dict[str, Case], user: User, value: str, field: str) -> 
 
 def visible_case_or_404(case_id: str, user: User) -> Case:
     case = db.session.get(Case, case_id)
-    if case is None or not can_read_case(user, case):
+    if case is None:
+        abort(404)
+    if not can_read_case(user, case):
+        note_denied("case", case.id)
         abort(404)  # the same page for absent and not yours
     return case
 

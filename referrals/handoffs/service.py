@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from core import audit, permissions
+from core.access import note_denied
 from core.audit import DetailValue
 from core.clock import utcnow
 from core.extensions import db
@@ -76,7 +77,10 @@ def visible_referral(referral_id: str, user: User, *, lock: bool = False) -> Ref
         # the referral row alone (its unit is joined in).
         query = query.with_for_update(of=Referral)
     referral = db.session.scalar(query)
-    if referral is None or not _may_read(user, referral):
+    if referral is None:
+        raise NotAllowed("not found", hidden=True)
+    if not _may_read(user, referral):
+        note_denied("referral", referral.id)
         raise NotAllowed("not found", hidden=True)
     return referral
 

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from core import audit, permissions
+from core.access import note_denied
 from core.clock import utcnow
 from core.encryption import decrypted_fields, reset_decrypted_fields
 from core.extensions import db
@@ -298,7 +299,10 @@ def read_notifications() -> Response:
 
 def _case_or_404(case_id: str, user: User) -> Case:
     case = db.session.get(Case, case_id)
-    if case is None or not permissions.can_view_case(user, case):
+    if case is None:
+        abort(404)
+    if not permissions.can_view_case(user, case):
+        note_denied("case", case.id)
         abort(404)
     return case
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from core import audit, permissions
+from core.access import note_denied
 from core.clock import utcnow
 from core.encryption import decrypted_fields, reset_decrypted_fields
 from core.extensions import db
@@ -107,7 +108,10 @@ def access_log(case_id: str) -> str:
     user: User = g.user
     case, now = db.session.get(Case, case_id), utcnow()
     grants = grants_for(user, case, now) if case is not None else ()
-    if case is None or not permissions.can_read_access_log(user, case, grants, now):
+    if case is None:
+        abort(404)
+    if not permissions.can_read_access_log(user, case, grants, now):
+        note_denied("case", case.id)
         abort(404)
     reset_decrypted_fields()
     log = access.access_log(case, before=request.args.get("before", type=int))

@@ -377,3 +377,27 @@ def test_another_agency_s_handoffs_stay_out_of_the_case_events_and_timeline(
     html = page(signed_in(app, people.police), f"/cases/{case['case_id']}")
     assert "Action recorded" not in html and "Receipt acknowledged" not in html
     assert "Action recorded" in page(signed_in(app, people.operator), f"/cases/{case['case_id']}")
+
+
+def test_walking_ids_outside_one_s_scope_is_404_and_on_record(
+        app: Flask, people: People, case: dict[str, Any], acting: Callable[[User], Acting]) -> None:
+    """The Pavlodar health officer meets the same 404 as for an absent id, and each attempt on
+    a real object is a ``permission.denied`` entry naming it (security.md §3)."""
+    outsider = acting(people.pavlodar_health)
+    police_referral = case["referrals"][POLICE]
+    contact_id = acting(people.operator).get(f"/cases/{case['case_id']}").json["contacts"][0]["id"]
+    attempts = [outsider.get(f"/cases/{case['case_id']}"), outsider.get(f"/contacts/{contact_id}"),
+                outsider.get(f"/referrals/{police_referral}"),
+                outsider.act(police_referral, "acknowledge")]
+    assert [r.status_code for r in attempts] == [404] * 4
+    web = signed_in(app, people.pavlodar_health)
+    assert web.get(f"/cases/{case['case_id']}").status_code == 404
+    absent = outsider.get("/cases/0000000000000000")
+    assert absent.status_code == 404 and absent.json == attempts[0].json
+    denied = [(e.object_type, e.object_id) for e in db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "permission.denied",
+                                 AuditEntry.actor_id == people.pavlodar_health.id)
+        .order_by(AuditEntry.sequence))]
+    assert denied == [("case", case["case_id"]), ("contact", contact_id),
+                      ("referral", police_referral), ("referral", police_referral),
+                      ("case", case["case_id"])]
