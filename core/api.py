@@ -105,7 +105,9 @@ def json_body(schema: Mapping[str, Any] | None = None) -> Any:
     raw = request.get_data(cache=True)
     try:
         data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        # a "\ud800" escape is valid JSON but no text: refuse it here, not deep in a handler
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except (UnicodeError, json.JSONDecodeError):
         raise ApiError(400, "the body is not valid UTF-8 JSON") from None
     if schema is not None:
         check(data, schema)
@@ -166,7 +168,7 @@ def page_limit() -> int:
     raw = request.args.get("limit")
     if raw is None:
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:  # not "²"
         raise ApiError(422, "limit must be an integer from 1 to 500", {"limit": "out of range"})
     return int(raw)
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from core import audit
 from core.clock import utcnow
-from core.crypto import FieldCipher, KeyUnwrapError, MasterKey, MasterKeyError
+from core.crypto import FieldCipher, KeyUnwrapError, MasterKey, MasterKeyError, unwrap_data_key
 from core.encryption import ENCRYPTED_FIELDS, KEYRING_TTL_SECONDS, EncryptedField, crypto
 from core.extensions import db
 from core.models.keys import ACTIVE, RETIRED, DataKey, KeyRotation
@@ -155,7 +155,7 @@ def rewrap() -> None:
     count = 0
     for key in db.session.scalars(select(DataKey).with_for_update()):
         try:
-            raw = old.unwrap(key.wrapped)
+            raw = unwrap_data_key(old, key.wrapped)
         except KeyUnwrapError:
             if _unwraps_with(new, key.wrapped):
                 continue  # already re-wrapped by an earlier, interrupted run
@@ -171,7 +171,7 @@ def rewrap() -> None:
 
 def _unwraps_with(master: MasterKey, wrapped: bytes) -> bool:
     try:
-        master.unwrap(wrapped)
+        unwrap_data_key(master, wrapped)
     except KeyUnwrapError:
         return False
     return True

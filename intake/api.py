@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import g, jsonify, request
+from flask import current_app, g, jsonify, request
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -122,7 +122,7 @@ def _date_arg(name: str) -> datetime | None:
     if not raw:
         return None
     try:
-        return parse_rfc3339(raw if "T" in raw else f"{raw}T00:00:00+00:00")
+        return queries.period_bound(raw, current_app.config["SENIM"].tz, end=name == "to")
     except ValueError:
         raise ApiError(422, f"{name} is not a date", {name: "not a date"}) from None
 

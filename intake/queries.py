@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import Select, false, select
@@ -14,6 +14,7 @@ from core.models import User
 from core.roles import HELPLINE_ROLES, Role
 from core.validation import InvalidIIN, InvalidPhone, normalize_phone, validate_iin
 from intake.models import Case, Child, Contact
+from referrals.routing import parse_rfc3339
 
 CASE_NUMBER = re.compile(r"^\s*(\d{4})-(\d{1,6})\s*$")
 
@@ -73,6 +74,16 @@ def matches(case: Case, q: str, kind: str) -> bool:
     except InvalidPhone:
         return False
     return any(c.caller_phone == wanted for c in case.contacts)
+
+
+def period_bound(raw: str, tz: tzinfo, *, end: bool) -> datetime:
+    """``from``/``to`` of a case search. A date is a whole day in the deployment's time zone,
+    both ends included (``to=2026-11-29`` reaches midnight that night); an RFC 3339 time is
+    taken as given. ValueError when it is neither."""
+    if "T" in raw:
+        return parse_rfc3339(raw)
+    day = date.fromisoformat(raw) + timedelta(days=1 if end else 0)
+    return datetime.combine(day, time.min, tzinfo=tz)
 
 
 def apply_filters(query: Select[Any], *, status: str | None, region: str | None,

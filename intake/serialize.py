@@ -75,7 +75,7 @@ def case_events(case: Case, viewer: User) -> list[dict[str, Any]]:
             continue
         timed += [(e.at, {"type": e.action, "actor_role": e.actor_role,
                           "referral_id": referral.id, "from": e.from_status, "to": e.to_status,
-                          "reason": e.reason}) for e in referral.events]
+                          "reason": e.stated_reason}) for e in referral.events]
     timed.sort(key=lambda item: item[0])
     return [{"at": iso(at), **event} for at, event in timed]
 

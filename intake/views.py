@@ -8,12 +8,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from core import audit, permissions
+from core import audit, permissions, reference
 from core.access import note_denied
 from core.clock import utcnow
 from core.encryption import decrypted_fields, index_candidates, reset_decrypted_fields
@@ -235,8 +246,10 @@ def cases() -> str:
     user: User = g.user
     q = (request.args.get("q") or "").strip()
     status = request.args.get("status") if request.args.get("status") in ("open", "closed") else None
-    query = queries.apply_filters(queries.case_scope(user), status=status,
-                                  region=request.args.get("region") or None, start=None, end=None)
+    region = request.args.get("region") if request.args.get("region") in reference.regions() else None
+    days = {name: _day_arg(name) for name in ("from", "to")}
+    query = queries.apply_filters(queries.case_scope(user), status=status, region=region,
+                                  start=days["from"][1], end=days["to"][1])
     page = max(1, request.args.get("page", 1, type=int) or 1)
     kind = ""
     if q:
@@ -245,12 +258,24 @@ def cases() -> str:
                               .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1))
     reset_decrypted_fields()
     found = [c for c in rows if not q or queries.matches(c, q, kind)]
-    html = render_template("intake/cases.html", cases=found[:PAGE_SIZE], q=q, status=status,
+    filters = {"q": q, "status": status, "region": region,
+               "from": days["from"][0], "to": days["to"][0]}
+    html = render_template("intake/cases.html", cases=found[:PAGE_SIZE], filters=filters,
                            page=page, has_next=len(found) > PAGE_SIZE)
     audit.record("case.search", object_type="case", fields=decrypted_fields(),
                  details={"kind": kind or "none", "results": len(found[:PAGE_SIZE])})
     db.session.commit()
     return html
+
+
+def _day_arg(name: str) -> tuple[str, datetime | None]:
+    """A date filter of the case list: what to show back in the form, and the bound (a date
+    that does not parse is ignored: the browser's date field only sends valid ones)."""
+    raw = (request.args.get(name) or "").strip()
+    try:
+        return raw, queries.period_bound(raw, current_app.config["SENIM"].tz, end=name == "to")
+    except ValueError:
+        return "", None
 
 
 def operator_home(user: User) -> str:

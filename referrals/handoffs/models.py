@@ -86,6 +86,12 @@ class ReferralEvent(IdMixin, db.Model):  # type: ignore[name-defined]
 
     referral: Mapped[Referral] = relationship(back_populates="events")
 
+    @property
+    def stated_reason(self) -> str | None:
+        """The event's ``reason`` in the API (interfaces.md): the code of a decline, action or
+        outcome, or an override's written justification (kept encrypted, in ``note``)."""
+        return self.note if self.action == "override" else self.reason
+
 
 class ReferralEscalation(IdMixin, db.Model):  # type: ignore[name-defined]
     """One row per (referral, level): the unique constraint makes escalation happen exactly

@@ -13,7 +13,8 @@ from referrals.handoffs.models import Referral, ReferralEvent
 
 def event_json(event: ReferralEvent, with_note: bool) -> dict[str, Any]:
     body = {"at": iso(event.at), "action": event.action, "actor_role": event.actor_role,
-            "from": event.from_status, "to": event.to_status, "reason": event.reason}
+            "from": event.from_status, "to": event.to_status,
+            "reason": event.stated_reason if with_note else event.reason}
     if with_note:
         body["note"] = event.note
     return body

@@ -80,8 +80,8 @@ def _t(sources: Collection[str], action: str, who: Collection[Actor], target: st
 
 UNIT, SUP, OPER = Actor.UNIT_STAFF, Actor.SUPERVISOR, Actor.OPERATOR
 C = ClockEffect
-# A declined referral waits for the supervisor, who re-routes it or overrides it (issue 7: "the
-# supervisor reroutes or overrides it"), so override starts from the open states and declined.
+# routing.md §8 exactly. Override starts from the open states only: a declined referral is
+# re-routed first (the child must reach some office), and may be overridden from there.
 TABLE: tuple[Transition, ...] = (
     _t({UNASSIGNED, DECLINED}, REROUTE, {SUP}, SENT, C.ACK_DUE_AGAIN),
     _t({SENT}, ACKNOWLEDGE, {UNIT}, ACKNOWLEDGED, C.ACK_MET),
@@ -90,7 +90,7 @@ TABLE: tuple[Transition, ...] = (
     _t({SENT, ACKNOWLEDGED, ACCEPTED}, TRANSFER, {UNIT, SUP}, SENT, C.ACK_DUE_AGAIN),
     _t({ACCEPTED}, RECORD_ACTION, {UNIT}, ACCEPTED, C.ACTION_MET),
     _t({ACCEPTED}, COMPLETE, {UNIT}, COMPLETED, C.ACTION_MET, C.CLOSED),
-    _t(OPEN_STATES | {DECLINED}, OVERRIDE, {SUP}, OVERRIDDEN, C.CLOSED),
+    _t(OPEN_STATES, OVERRIDE, {SUP}, OVERRIDDEN, C.CLOSED),
     _t(STATES, NOTE, {UNIT, OPER, SUP}, None),
 )
 BY_ACTION = {t.action: t for t in TABLE}

@@ -3,7 +3,6 @@ their place, blind-index search, and key rotation and re-wrapping while data kee
 
 from __future__ import annotations
 
-import base64
 import os
 import subprocess
 from collections.abc import Iterator
@@ -218,8 +217,14 @@ def test_rewrap_moves_data_keys_to_a_new_master_key(app: Flask, record_model: An
         assert result.exit_code == 0, result.output
         db.session.expunge_all()
         assert db.session.get(record_model, first_id).summary == PEOPLE[0][4]
-        wrong = base64.b64encode(b"\x07" * 32).decode()
+        # a second run (say, after an interruption) finds every key already re-wrapped
+        again = app.test_cli_runner().invoke(args=["keys", "rewrap"],
+                                             input=original.master.export_base64() + "\n")
+        assert again.exit_code == 0 and "re-wrapped 0 data keys" in again.output, again.output
+        wrong = MasterKey.generate().export_base64()
+        app.extensions["senim.crypto"] = CryptoService(MasterKey.generate())  # matches neither
         bad = app.test_cli_runner().invoke(args=["keys", "rewrap"], input=wrong + "\n")
-        assert bad.exit_code != 0 and "old master key" in bad.output
+        assert bad.exit_code == 1 and "does not unwrap with the old master key" in bad.output
+        assert isinstance(bad.exception, SystemExit)  # a message, not a traceback
     finally:
         app.extensions["senim.crypto"] = original

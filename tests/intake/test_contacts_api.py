@@ -88,7 +88,8 @@ def test_bad_input_is_422_naming_the_field_and_nothing_is_written(
 def test_malformed_json_and_invalid_utf8_are_400(api: Any, client: FlaskClient, bearer: Any,
                                                   operator: User) -> None:
     headers = {**bearer(operator), "Content-Type": "application/json"}
-    for raw in (b"{not json", b'{"channel": "\xff\xfe"}'):
+    lone_surrogate = b'{"channel": "phone", "contact_type": "silent", "summary": "\\ud800"}'
+    for raw in (b"{not json", b'{"channel": "\xff\xfe"}', lone_surrogate):
         response = client.post("/api/v1/contacts", data=raw, headers=headers)
         assert response.status_code == 400 and response.json["error"]["code"] == "malformed"
 
@@ -193,6 +194,7 @@ def test_search_is_paginated_and_limit_is_checked(api: Any, contact: Any) -> Non
     assert len(first["items"]) == 2 and len(second["items"]) == 1 and second["next_cursor"] is None
     assert {i["id"] for i in first["items"]}.isdisjoint({i["id"] for i in second["items"]})
     assert api.get("/cases", query_string={"limit": 501}).status_code == 422
+    assert api.get("/cases", query_string={"limit": "²"}).status_code == 422  # a digit to Python
 
 
 def test_every_case_view_is_audited_once_with_the_fields_decrypted(api: Any, contact: Any) -> None:
@@ -247,3 +249,24 @@ def test_an_agency_sees_the_caller_only_when_the_caller_agreed_to_be_contacted(
     assert seen["contacts"][0]["caller"] == {"callback_consent": False}
     helpline = api.get(f"/cases/{body['case_id']}").json["contacts"][0]["caller"]
     assert helpline["relation"] == "neighbour" and helpline["phone"] == "+77011234567"
+
+
+def test_search_dates_are_whole_local_days_both_included(api: Any, contact: Any, clock: Any) -> None:
+    """Almaty is UTC+5: a case opened at 02:00 on 20 November there is on the 19th in UTC."""
+    from datetime import UTC, datetime
+
+    clock.set(datetime(2026, 11, 19, 21, 0, tzinfo=UTC))  # 20 Nov, 02:00 in Almaty
+    early = api.post("/contacts", contact(started_at="2026-11-20T01:50:00+05:00",
+                                          ended_at="2026-11-20T01:58:00+05:00")).json
+    clock.set(datetime(2026, 11, 20, 20, 0, tzinfo=UTC))  # 21 Nov, 01:00 in Almaty
+    late = api.post("/contacts", contact(started_at="2026-11-21T00:50:00+05:00",
+                                         ended_at="2026-11-21T00:58:00+05:00")).json
+
+    def found(**dates: str) -> list[str]:
+        return [item["id"] for item in api.get("/cases", query_string=dates).json["items"]]
+
+    assert found(**{"from": "2026-11-20", "to": "2026-11-20"}) == [early["case_id"]]
+    assert found(**{"from": "2026-11-21"}) == [late["case_id"]]
+    assert found(to="2026-11-19") == []
+    assert found(**{"from": "2026-11-20T02:30:00+05:00"}) == [late["case_id"]]
+    assert api.get("/cases", query_string={"to": "20.11.2026"}).status_code == 422

@@ -159,3 +159,21 @@ def test_case_search_page_finds_by_iin_and_pages(operator_client: FlaskClient) -
     page = operator_client.get("/cases", query_string={"q": "140315600018"}).get_data(as_text=True)
     assert location in page
     assert location not in operator_client.get("/cases", query_string={"q": "Тимур"}).get_data(as_text=True)
+
+
+def test_case_list_filters_by_region_and_local_dates_and_keeps_them_on_the_form(
+        operator_client: FlaskClient) -> None:
+    _, token = _form_page(operator_client)
+    location = _post(operator_client, FORM, token).headers["Location"]  # KZ-27, 20 Nov 2026
+
+    def listing(**filters: str) -> str:
+        response = operator_client.get("/cases", query_string=filters)
+        assert response.status_code == 200
+        return response.get_data(as_text=True)
+
+    assert location in listing(region="KZ-27", **{"from": "2026-11-20", "to": "2026-11-20"})
+    assert location not in listing(region="KZ-55")
+    assert location not in listing(**{"from": "2026-11-21"})
+    kept = listing(region="KZ-27", to="2026-11-20")
+    assert 'value="KZ-27" selected' in kept and 'name="to" value="2026-11-20"' in kept
+    assert location in listing(region="no-such-region", **{"from": "not a date"})  # ignored

@@ -226,12 +226,14 @@ def test_a_declined_mandatory_referral_is_on_the_list_at_once_and_is_rerouted(
     path = f"/referrals/{referral_id}"
     html = page(supervisor, path)
     oral = unit_of("education", district="KZ-27-ORAL")
-    assert oral.id in html and "Re-route" in html and "Override…" in html
+    # routing.md §8: a declined referral is re-routed; override is for open states only
+    assert oral.id in html and "Re-route" in html and "Override…" not in html
     response = post(supervisor, f"{path}/reroute", path, service="education.guardianship",
                     unit_id=oral.id)
     assert response.status_code == 302
     assert (referral(referral_id).status, referral(referral_id).unit_id) == ("sent", oral.id)
     assert f"/referrals/{referral_id}" not in page(supervisor, "/supervision/reroute")
+    assert "Override…" in page(supervisor, path)
 
 
 def test_the_reroute_form_lists_units_of_another_service(
@@ -336,6 +338,13 @@ def test_an_override_reason_stays_out_of_the_audit_trail(
     assert entry is not None and entry.reason is None and reason not in str(entry.details_map)
     event = db.session.get(ReferralEvent, entry.details_map["event"])
     assert event is not None and event.note == reason
+    # the API's event ``reason`` carries the justification (interfaces.md)
+    events = acting(people.operator).get(f"/cases/{case['case_id']}").json["events"]
+    assert {"type": "override", "reason": reason}.items() <= next(
+        e for e in events if e["type"] == "override").items()
+    [override] = [e for e in acting(people.police).get(f"/referrals/{referral_id}").json["events"]
+                  if e["action"] == "override"]
+    assert override["reason"] == reason
 
 
 def test_agency_staff_may_not_close_a_case(app: Flask, people: People,

@@ -33,8 +33,8 @@ ALLOWED: dict[str, tuple[set[str], set[str], str | None]] = {
     "record_action": ({"accepted"}, {"unit"}, "accepted"),
     "complete": ({"accepted"}, {"unit"}, "completed"),
     "reroute": ({"declined", "unassigned"}, {"supervisor"}, "sent"),
-    "override": ({"unassigned", "sent", "acknowledged", "accepted", "declined"}, {"supervisor"},
-                 "overridden"),
+    # "any open state"; open states: unassigned, sent, acknowledged, accepted (declined is not)
+    "override": ({"unassigned", "sent", "acknowledged", "accepted"}, {"supervisor"}, "overridden"),
     "note": (set(STATES), {"unit", "operator", "supervisor"}, None),
 }
 
