@@ -54,6 +54,7 @@ class Operation:
     status: int
     public: bool
     query: Sequence[Mapping[str, Any]] = field(default_factory=list)
+    also: Mapping[int, str] = field(default_factory=dict)  # other answers worth documenting
 
 
 OPERATIONS: list[Operation] = []
@@ -61,11 +62,14 @@ OPERATIONS: list[Operation] = []
 
 def operation(path: str, method: str, summary: str, *, request_schema: Mapping[str, Any] | None = None,
               response_schema: Mapping[str, Any] | None = None, status: int = 200,
-              public: bool = False, query: Sequence[Mapping[str, Any]] = ()) -> Callable[[F], F]:
-    """Register an API view with its schemas; the request schema validates every call."""
+              public: bool = False, query: Sequence[Mapping[str, Any]] = (),
+              also: Mapping[int, str] | None = None) -> Callable[[F], F]:
+    """Register an API view with its schemas; the request schema validates every call.
+    ``query``: its parameters (query or header); ``also``: other statuses it answers, by
+    description (a 2xx with the response schema, any other with the error schema)."""
     def decorate(view: F) -> F:
         OPERATIONS.append(Operation(path, method.lower(), summary, request_schema,
-                                    response_schema, status, public, list(query)))
+                                    response_schema, status, public, list(query), dict(also or {})))
 
         @functools.wraps(view)
         def validated(*args: Any, **kwargs: Any) -> Any:
@@ -227,16 +231,17 @@ def openapi_document() -> dict[str, Any]:
     for op in OPERATIONS:
         path = "/api/v1" + op.path.replace("<", "{").replace(">", "}")
         path = path.replace("{string:", "{").replace("{int:", "{")
-        entry: dict[str, Any] = {
-            "summary": op.summary,
-            "operationId": _operation_id(op),
-            "responses": {
-                str(op.status): {"description": "success", "content": {"application/json": {
-                    "schema": op.response_schema or {"type": "object"}}}},
-                "default": {"description": "error", "content": {"application/json": {
-                    "schema": {"$ref": "#/components/schemas/Error"}}}},
-            },
-        }
+        success = {"schema": op.response_schema or {"type": "object"}}
+        error = {"schema": {"$ref": "#/components/schemas/Error"}}
+        responses: dict[str, Any] = {
+            str(op.status): {"description": "success", "content": {"application/json": success}}}
+        for status, description in sorted(op.also.items()):
+            body = success if 200 <= status < 300 else error
+            responses[str(status)] = {"description": description,
+                                      "content": {"application/json": body}}
+        responses["default"] = {"description": "error", "content": {"application/json": error}}
+        entry: dict[str, Any] = {"summary": op.summary, "operationId": _operation_id(op),
+                                 "responses": responses}
         params = [{"name": name.split(":")[-1], "in": "path", "required": True, "schema": {"type": "string"}}
                   for name in _path_params(op.path)]
         if params or op.query:

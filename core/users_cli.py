@@ -11,7 +11,7 @@ from core import audit
 from core.extensions import db
 from core.models import User
 from core.roles import Role
-from core.users_service import UserError, create_user, find_unit, issue_token
+from core.users_service import DEFAULT_TOKEN_DAYS, UserError, create_user, find_unit, issue_token
 
 
 @click.group("users")
@@ -52,11 +52,11 @@ def tokens() -> None:
 
 @tokens.command("create")
 @click.argument("username")
-@click.option("--days", type=click.IntRange(1, 3650), default=None,
-              help="expire after N days (default: never; revoke it when no longer needed)")
+@click.option("--days", type=click.IntRange(1, 3650), default=DEFAULT_TOKEN_DAYS,
+              show_default=True, help="expire after N days")
 @click.option("--name", default="cli", show_default=True, help="what the token is for")
 @with_appcontext
-def create_token(username: str, days: int | None, name: str) -> None:
+def create_token(username: str, days: int, name: str) -> None:
     """Print a new API token for USERNAME (only its hash is stored)."""
     user = db.session.scalar(db.select(User).where(User.username == username))
     if user is None:

@@ -49,6 +49,8 @@ def find_unit(role: Role, *, agency: str | None = None, region: str | None = Non
         place = reference.districts().get(district)
         if place is None:
             raise UserError(f"unknown district {district}")
+        if region and region != place.region:
+            raise UserError(f"district {district} is not in region {region}")
         region = place.region
     if not region:
         raise UserError("give --district or --region")
@@ -84,6 +86,11 @@ def create_user(username: str, display_name: str, role: Role, password: str, *,
     db.session.add(user)
     db.session.flush()
     return user
+
+
+# security.md §2: tokens expire. A quarter is long enough for an integration to be noticed
+# and renewed, short enough that a forgotten token dies on its own.
+DEFAULT_TOKEN_DAYS = 90
 
 
 def issue_token(user: User, name: str, days: int | None) -> tuple[ApiToken, str]:

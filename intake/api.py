@@ -48,8 +48,18 @@ def contact_decision(contact: Contact) -> dict[str, Any]:
     return dict(row.decision) if row else {}
 
 
+IDEMPOTENCY_HEADER = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "description": "Retries and resends with the same key create one contact.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 100},
+}
+
+
 @operation("/contacts", "POST", "Submit a contact (idempotent with Idempotency-Key)",
-           request_schema=CONTACT_SCHEMA, response_schema=CONTACT_CREATED, status=201)
+           request_schema=CONTACT_SCHEMA, response_schema=CONTACT_CREATED, status=201,
+           query=[IDEMPOTENCY_HEADER],
+           also={200: "the contact an earlier request with this Idempotency-Key created",
+                 409: "this Idempotency-Key was used with another body"})
 def create_contact() -> tuple[Response, int]:
     user: User = g.user
     if not permissions.can_submit_contact(user):

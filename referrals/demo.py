@@ -136,7 +136,8 @@ def demo_command() -> None:
         click.echo("demo users already exist; their passwords were shown when they were created")
         return
     lines = [f"  {person.username:<24} {person.role.value:<13} {password}" for person, password in users]
-    click.echo("demo users (passwords are shown only this once):")
+    click.echo("demo users (development only; `make run` shows them again from "
+               "instance/demo-logins.txt):")
     click.echo("\n".join(lines))
     _keep_for_make_run(lines)
 

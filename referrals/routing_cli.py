@@ -8,6 +8,7 @@ from typing import IO, Any
 
 import click
 from flask.cli import with_appcontext
+from sqlalchemy.exc import SQLAlchemyError
 
 from referrals.routing import FactsError
 
@@ -24,6 +25,11 @@ def route_command(source: IO[bytes]) -> None:
     data = _read_json(source)
     try:
         decision = routing_service.decide(data)
+    except SQLAlchemyError as error:
+        # the published algorithm and the calendar live in the database: no silent fallback
+        # to the bundled version, which may not be the one in force
+        raise click.ClickException("cannot read the current algorithm from the database "
+                                   f"(has `senim db upgrade` run?): {type(error).__name__}") from None
     except FactsError as error:
         for path, message in error.fields.items():
             click.echo(f"{path}: {message}", err=True)

@@ -21,6 +21,7 @@ from wtforms.validators import (
 
 from core.roles import HELPLINE_ROLES, UNIT_ROLES, Role
 from core.templating import role_label
+from core.users_service import DEFAULT_TOKEN_DAYS
 
 USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]*$"
 MAX_TOKEN_DAYS = 3650
@@ -97,6 +98,6 @@ class TokenForm(FlaskForm):
         DataRequired(), Length(max=64)])
     name = StringField(_l("What the token is for"), filters=[strip], validators=[
         DataRequired(), Length(max=100), printable])
-    days = IntegerField(_l("Expires after (days)"), validators=[
+    days = IntegerField(_l("Expires after (days)"), default=DEFAULT_TOKEN_DAYS, validators=[
         Optional(), NumberRange(min=1, max=MAX_TOKEN_DAYS,
                                 message=_l("Enter a number of days from 1 to 3650."))])

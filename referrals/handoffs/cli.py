@@ -24,7 +24,8 @@ def referrals_cli() -> None:
 def escalate_command(batch_size: int) -> None:
     """Escalate referrals past their acknowledgement or action deadline, once per level."""
     result = escalation.sweep(batch_size=batch_size)
-    click.echo(f"escalated {result.total} referrals: "
+    # levels, not referrals: one referral late on both deadlines is raised twice
+    click.echo(f"{result.total} escalations: "
                f"{result.escalated[escalation.ACKNOWLEDGEMENT]} acknowledgement overdue, "
                f"{result.escalated[escalation.ACTION]} action overdue"
                + (f" ({result.skipped} already escalated by another sweep)" if result.skipped else ""))

@@ -270,3 +270,11 @@ def test_search_dates_are_whole_local_days_both_included(api: Any, contact: Any,
     assert found(to="2026-11-19") == []
     assert found(**{"from": "2026-11-20T02:30:00+05:00"}) == [late["case_id"]]
     assert api.get("/cases", query_string={"to": "20.11.2026"}).status_code == 422
+
+
+def test_openapi_documents_idempotent_submission(client: FlaskClient) -> None:
+    post = client.get("/api/v1/openapi.json").json["paths"]["/api/v1/contacts"]["post"]
+    [header] = [p for p in post["parameters"] if p["in"] == "header"]
+    assert header["name"] == "Idempotency-Key" and header["schema"]["maxLength"] == 100
+    assert {"200", "201", "409"} <= set(post["responses"])
+    assert post["responses"]["409"]["content"]["application/json"]["schema"]["$ref"].endswith("/Error")

@@ -200,3 +200,14 @@ def test_cli_uses_the_current_algorithm(app: Flask, create_user: Any) -> None:
     db.session.commit()
     result = _run(app, [], stdin=json.dumps(SECTION_9_FACTS))
     assert json.loads(result.stdout)["algorithm_version"] == "2026.2"
+
+
+@pytest.mark.sqlite_only  # an empty database file is the situation being described
+def test_cli_before_the_database_is_migrated_says_so(tmp_path: Path) -> None:
+    from core.app import create_app
+    from tests.conftest import make_config
+
+    fresh = create_app(make_config(tmp_path, f"sqlite:///{tmp_path / 'empty.db'}"))
+    result = fresh.test_cli_runner().invoke(args=["route"], input=json.dumps(SECTION_9_FACTS))
+    assert result.exit_code == 1 and "senim db upgrade" in result.output
+    assert "Traceback" not in result.output

@@ -212,9 +212,9 @@ def test_the_cli_prints_the_counts(app: Flask, clock: FrozenClock, case: dict[st
     runner = CliRunner()
     result = runner.invoke(referrals_cli, ["escalate"], obj=_script_info(app))
     assert result.exit_code == 0, result.output
-    assert "escalated 4 referrals: 4 acknowledgement overdue, 0 action overdue" in result.output
+    assert "4 escalations: 4 acknowledgement overdue, 0 action overdue" in result.output
     again = runner.invoke(referrals_cli, ["escalate"], obj=_script_info(app))
-    assert "escalated 0 referrals" in again.output
+    assert "0 escalations" in again.output
 
 
 def _script_info(app: Flask) -> Any:
