@@ -155,7 +155,24 @@ def _message(error: ValidationError) -> str:
         return "unknown field"
     if error.validator == "enum" and isinstance(error.validator_value, list):
         return "must be one of: " + ", ".join(map(str, error.validator_value))
-    return error.message[:200]
+    # Built from the rule, never from the value: jsonschema's own messages quote the submitted
+    # value, and a summary or a name must not travel back in error bodies and logs.
+    rule, limit = str(error.validator), error.validator_value
+    if rule == "type":
+        kinds = limit if isinstance(limit, list) else [limit]
+        return "must be " + " or ".join(map(str, kinds))
+    return RULE_MESSAGES.get(rule, "fails the {rule} rule").format(limit=limit, rule=rule)
+
+
+RULE_MESSAGES = {
+    "maxLength": "at most {limit} characters", "minLength": "at least {limit} characters",
+    "maximum": "at most {limit}", "minimum": "at least {limit}",
+    "exclusiveMaximum": "less than {limit}", "exclusiveMinimum": "more than {limit}",
+    "maxItems": "at most {limit} items", "minItems": "at least {limit} items",
+    "uniqueItems": "items must not repeat", "pattern": "has the wrong format",
+    "format": "must be a valid {limit}", "const": "must be {limit}",
+    "maxProperties": "at most {limit} fields", "minProperties": "at least {limit} fields",
+}
 
 
 # ---- pagination ---------------------------------------------------------------------------------

@@ -278,3 +278,13 @@ def test_openapi_documents_idempotent_submission(client: FlaskClient) -> None:
     assert header["name"] == "Idempotency-Key" and header["schema"]["maxLength"] == 100
     assert {"200", "201", "409"} <= set(post["responses"])
     assert post["responses"]["409"]["content"]["application/json"]["schema"]["$ref"].endswith("/Error")
+
+
+def test_validation_errors_never_quote_what_was_submitted(api: Any, contact: Any) -> None:
+    """A 422 names the field and the rule; the child's summary is not echoed back (or logged)."""
+    secret = "Әсел анасынан қорқады " * 1000  # longer than the 20,000 characters allowed
+    response = api.post("/contacts", contact(summary=secret, child={"name": 12345}))
+    assert response.status_code == 422
+    fields = response.json["error"]["fields"]
+    assert fields["summary"].startswith("at most") and fields["child.name"] == "must be string or null"
+    assert "Әсел" not in response.get_data(as_text=True)
