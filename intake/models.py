@@ -4,6 +4,7 @@ that routing, queues and statistics work in SQL (security.md §1)."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -121,7 +122,12 @@ class Contact(IdMixin, db.Model):  # type: ignore[name-defined]
 
 class RoutingDecision(IdMixin, db.Model):  # type: ignore[name-defined]
     """The decision as made: the algorithm version, the facts it saw (codes only, no personal
-    data) and its output, kept verbatim for the routing audit."""
+    data) and its output, kept verbatim for the routing audit.
+
+    ``changes`` holds the operator's changes to the proposal as codes (which services were
+    removed or added); the reasons they wrote are free text that may name people, so they are
+    kept apart, encrypted, in ``change_reasons``. Use ``record_changes`` and
+    ``referral_changes``, which split and join the two."""
 
     __tablename__ = "routing_decisions"
 
@@ -131,8 +137,33 @@ class RoutingDecision(IdMixin, db.Model):  # type: ignore[name-defined]
     facts: Mapped[dict[str, Any]] = mapped_column(JsonList)
     decision: Mapped[dict[str, Any]] = mapped_column(JsonList)
     changes: Mapped[dict[str, Any]] = mapped_column(JsonList, default=dict)
+    change_reasons = EncryptedText()  # JSON: {"remove": [reason, ...], "add": [...]}
     made_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     made_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
+
+    CHANGE_KINDS = ("remove", "add")
+
+    def record_changes(self, changes: dict[str, Any]) -> None:
+        stored = dict(changes)
+        reasons: dict[str, list[str | None]] = {}
+        for kind in self.CHANGE_KINDS:
+            items = [dict(item) for item in changes.get(kind) or []]
+            reasons[kind] = [item.pop("reason", None) for item in items]
+            stored[kind] = items
+        self.changes = stored
+        if any(any(found) for found in reasons.values()):
+            self.change_reasons = json.dumps(reasons, ensure_ascii=False)
+
+    @property
+    def referral_changes(self) -> dict[str, Any]:
+        """``changes`` with each change's reason back in place (decrypts: audit the read)."""
+        joined = dict(self.changes or {})
+        reasons = json.loads(self.change_reasons) if self.change_reasons else {}
+        for kind in self.CHANGE_KINDS:
+            texts = reasons.get(kind) or []
+            joined[kind] = [{**item, "reason": texts[i] if i < len(texts) else item.get("reason")}
+                            for i, item in enumerate(joined.get(kind) or [])]
+        return joined
 
 
 class CaseEvent(IdMixin, db.Model):  # type: ignore[name-defined]

@@ -271,8 +271,8 @@ def _store(valid: ValidContact, actor: User, now: datetime, key: str | None,
     decision_row = RoutingDecision(
         contact_id=contact.id, case_id=contact.case_id,
         algorithm_version=valid.decision.algorithm_version, facts=valid.facts,
-        decision=routing().decision_json(valid.decision), changes=valid.changes.as_json(),
-        made_at=now, made_by=actor.id)
+        decision=routing().decision_json(valid.decision), made_at=now, made_by=actor.id)
+    decision_row.record_changes(valid.changes.as_json())
     db.session.add(decision_row)
     db.session.flush()
     audit.record("contact.created", object_type="contact", object_id=contact.id, actor=actor,

@@ -143,7 +143,7 @@ def _by_id(model: Any, ids: Iterable[str | None]) -> dict[str, Any]:
 def _decision_view(row: RoutingDecision, author: User | None) -> DecisionView:
     decision = row.decision or {}
     return DecisionView(row, author, tuple(_proposal(p) for p in decision.get("referrals") or []),
-                        _changes(row.changes or {}))
+                        _changes(row.referral_changes))
 
 
 def _proposal(data: Mapping[str, Any]) -> Proposal:

@@ -14,7 +14,7 @@ from core.audit.models import AuditEntry
 from core.clock import FrozenClock
 from core.extensions import db
 from core.models import User
-from intake.models import Case
+from intake.models import Case, RoutingDecision
 from referrals.handoffs.models import Referral
 from referrals.routing import default_algorithm
 
@@ -99,7 +99,8 @@ def test_each_view_of_the_routing_audit_is_one_entry_naming_what_was_decrypted(
     entries = list(db.session.scalars(select(AuditEntry).where(
         AuditEntry.action == "case.routing_audit_viewed")))
     assert len(entries) == 1 and entries[0].object_id == worked_case
-    assert set(entries[0].field_names) == {"referral_events.note", "referrals.manual_reason"}
+    assert set(entries[0].field_names) == {"referral_events.note", "referrals.manual_reason",
+                                           "routing_decisions.change_reasons"}
     assert ADDED not in (entries[0].fields or "") + (entries[0].details or "")
     browser.get(f"/cases/{worked_case}/routing-audit")
     assert db.session.scalar(select(AuditEntry.sequence).where(
@@ -176,3 +177,17 @@ def test_the_filters_find_overridden_manual_unrouted_declined_and_overdue_cases(
     assert _numbers(west, "manual") == {_number(manual)}  # KZ-19 is outside their scope
     assert _numbers(west, "manual", status="closed") == set()
     assert west.get("/supervision/routing", query_string={"filter": "bogus"}).status_code == 404
+
+
+def test_the_reasons_for_changing_a_proposal_are_stored_encrypted(worked_case: str) -> None:
+    """The codes stay in clear for the statistics; the operator's words do not."""
+    from sqlalchemy import text
+
+    raw = db.session.execute(text(
+        "SELECT changes, change_reasons FROM routing_decisions WHERE case_id = :case"),
+        {"case": worked_case}).one()
+    assert "health.forensic_exam" in str(raw.changes) and REMOVED not in str(raw.changes)
+    assert REMOVED.encode() not in bytes(raw.change_reasons) and ADDED not in str(raw.changes)
+    row = db.session.scalar(select(RoutingDecision).where(RoutingDecision.case_id == worked_case))
+    assert row is not None and row.referral_changes["remove"] == [
+        {"service": "health.forensic_exam", "reason": REMOVED}]
