@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -72,6 +74,15 @@ def test_a_call_about_a_girl_in_terekti_in_kazakh(page: Any, screenshot: Any, cr
     page.reload()  # and a reload of the result page submits nothing
     assert page.locator("tr.referral-row").count() == 4
     assert _count(Case) == 1 and _count(Contact) == 1 and _count(Referral) == 4
+    # the case list finds it by the child's region and the day it was reported (local days)
+    today = datetime.now(ZoneInfo("Asia/Almaty")).date().isoformat()  # the live app's wall clock
+    page.goto("/cases?region=KZ-27")
+    page.fill("#from", today)
+    page.fill("#to", today)
+    page.locator("form[role=search] button[type=submit]").click()
+    page.wait_for_url(f"**/cases?**from={today}**")
+    assert page.locator("tbody tr a").count() == 1
+    screenshot("intake-cases-kk")
 
 
 def test_a_silent_call_closes_in_two_keystrokes_in_russian(page: Any, screenshot: Any,
