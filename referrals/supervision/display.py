@@ -74,6 +74,7 @@ ACTION_LABELS: dict[str, Any] = {
     "case.routing_audit_viewed": _l("Read the routing audit"),
     "case.access_log_viewed": _l("Read this access log"),
     "btg.opened": _l("Broke the glass"),
+    "btg.form_viewed": _l("Looked the case up to break the glass"),
     "contact.created": _l("Recorded a contact"),
     "case.corrected": _l("Corrected the case"),
     "referral.removed_at_intake": _l("Removed a proposed referral"),

@@ -136,6 +136,9 @@ def break_glass(case_id: str) -> Response | tuple[str, int]:
         return redirect(url_for("intake.case_page", case_id=case.id))
     reason = request.form.get("reason", "") if request.method == "POST" else ""
     if request.method == "GET":
+        # the form tells that the case exists and where: on record, like any look at a case
+        audit.record("btg.form_viewed", object_type="case", object_id=case.id)
+        db.session.commit()
         return _break_glass_form(case, reason, None, 200)
     try:
         grant = open_grant(user, case, reason, now)

@@ -271,3 +271,11 @@ def test_only_a_supervisor_outside_the_case_region_needs_the_glass() -> None:
 ])
 def test_what_counts_as_a_reason(reason: str | None, problem: str | None) -> None:
     assert reason_problem(reason) == problem
+
+
+def test_looking_a_case_up_to_break_the_glass_is_on_record(case_id: str, almaty_supervisor: User,
+                                                            signed_in: Any) -> None:
+    """The form shows that the case exists and its region: that look is in the access log."""
+    assert signed_in(almaty_supervisor).get(f"/cases/{case_id}/break-glass").status_code == 200
+    assert _count(AuditEntry, AuditEntry.action == "btg.form_viewed",
+                  AuditEntry.object_id == case_id, AuditEntry.actor_id == almaty_supervisor.id) == 1
