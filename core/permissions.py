@@ -201,6 +201,12 @@ def can_submit_contact(user: UserLike) -> bool:
     return user.active and Role(user.role) in HELPLINE
 
 
+def can_view_caseless_contact(user: UserLike, region: str | None) -> bool:
+    """A contact that opened no case (information, feedback, silent…): the helpline's, within
+    the reader's region like a case (``region``: the child's, else the receiving desk's)."""
+    return can_submit_contact(user) and helpline_sees_region(user, region)
+
+
 def can_remove_mandatory_referral(user: UserLike) -> bool:
     return user.active and Role(user.role) is Role.SUPERVISOR
 

@@ -82,10 +82,19 @@ def _visible_contact(contact_id: str, user: User) -> Contact:
     if contact is None:
         raise ApiError(404, "not found")
     if not (can_read_case(user, contact.case) if contact.case is not None
-            else permissions.can_submit_contact(user)):
+            else permissions.can_view_caseless_contact(user, _caseless_region(contact))):
         note_denied("contact", contact.id)
         raise ApiError(404, "not found")
     return contact
+
+
+def _caseless_region(contact: Contact) -> str | None:
+    """Where a contact without a case belongs: its child's region when one was recorded, else
+    the region of the helpline desk that took it."""
+    if contact.child is not None and contact.child.region:
+        return contact.child.region
+    desk = db.session.get(User, contact.submitted_by)
+    return desk.region if desk is not None else None
 
 
 @operation("/contacts/<contact_id>", "GET", "One contact, with the fields you may see")

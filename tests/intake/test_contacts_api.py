@@ -288,3 +288,19 @@ def test_validation_errors_never_quote_what_was_submitted(api: Any, contact: Any
     fields = response.json["error"]["fields"]
     assert fields["summary"].startswith("at most") and fields["child.name"] == "must be string or null"
     assert "Әсел" not in response.get_data(as_text=True)
+
+
+def test_a_contact_without_a_case_stays_within_the_reader_s_region(
+        client: FlaskClient, bearer: Any, create_user: Any) -> None:
+    """It keeps no child, so it belongs to the region of the desk that took it."""
+    west = create_user("operator", region="KZ-27")
+    body = client.post("/api/v1/contacts", headers=bearer(west), json={
+        "channel": "phone", "contact_type": "information", "language": "kk",
+        "caller": {"name": "Гүлнар Сапарова", "phone": "+77011234567", "relation": "parent"}}).json
+    assert body["case_id"] is None
+    path = f"/api/v1/contacts/{body['id']}"
+    pavlodar = create_user("operator", region="KZ-55")
+    helpline = create_user("supervisor", region=None)
+    assert client.get(path, headers=bearer(west)).status_code == 200
+    assert client.get(path, headers=bearer(helpline)).status_code == 200
+    assert client.get(path, headers=bearer(pavlodar)).status_code == 404
