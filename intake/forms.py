@@ -100,7 +100,9 @@ class FormState:
         return code in self.lists.get(name, [])
 
     def error(self, name: str) -> str | None:
-        return self.errors.get(name)
+        from intake.labels import form_message
+
+        return form_message(self.errors.get(name))
 
 
 CHOICES = {"channel": CHANNELS, "caller.relation": CALLER_RELATIONS, "child.sex": SEXES}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import g, has_request_context
@@ -71,3 +72,35 @@ FIELD_LABELS: dict[str, Any] = {
 def field_label(name: str) -> str:
     """A form field's name for people (errors from the engine name fields by dotted path)."""
     return str(FIELD_LABELS.get(name, name))
+
+
+# The engine and the validators explain a bad field in English for the API (interfaces.md);
+# the form shows the operator the same finding in their language. Patterns, because several
+# messages carry a value; anything unforeseen gets the general line rather than English.
+FORM_MESSAGES: list[tuple[re.Pattern[str], Any]] = [(re.compile(pattern), message) for pattern, message in (
+    (r"^is required for this contact type$", _l("Choose the urgency.")),
+    (r"^at least one category is required$", _l("Choose at least one category.")),
+    (r"^is required for a contact that is routed$", _l("Choose the child's region.")),
+    (r"^needs child\.region$", _l("Choose the region first.")),
+    (r"^district .* is not in region", _l("This district is not in the chosen region.")),
+    (r"contradicts the flag", _l("This urgency is too low for the flags chosen.")),
+    (r"^must be from 0 to \d+", _l("A child's age is from 0 to 17.")),
+    (r"^must be an integer", _l("Enter the age in whole years.")),
+    (r"^is required$|^required$", _l("This field is required.")),
+    (r"^lies in the future$", _l("This time is in the future.")),
+    (r"^precedes started_at$", _l("The end is before the start.")),
+    (r"^every change needs a reason$", _l("Write a reason.")),
+    (r"^IIN ", _l("This IIN is not valid: check the 12 digits.")),
+    (r"^Phone number", _l("This phone number is not valid.")),
+    (r"^at most \d+ characters$", _l("This text is too long.")),
+)]
+
+
+def form_message(message: str | None) -> str | None:
+    """A field error for the form, in the viewer's language."""
+    if message is None:
+        return None
+    for pattern, translated in FORM_MESSAGES:
+        if pattern.search(message):
+            return str(translated)
+    return str(_l("Check this field."))

@@ -72,6 +72,9 @@ def test_errors_come_back_beside_their_fields_with_nothing_lost(operator_client:
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert 'id="err-child-iin"' in page and 'id="err-categories"' in page
+    # in the operator's language, not the engine's English
+    assert "Кемінде бір санатты таңдаңыз." in page and "ЖСН жарамсыз" in page
+    assert "at least one category" not in page and "IIN must" not in page
     assert 'value="Гүлнар Сапарова"' in page  # what was typed is still there
     assert db.session.scalar(select(func.count()).select_from(Contact)) == 0
 
@@ -177,3 +180,20 @@ def test_case_list_filters_by_region_and_local_dates_and_keeps_them_on_the_form(
     kept = listing(region="KZ-27", to="2026-11-20")
     assert 'value="KZ-27" selected' in kept and 'name="to" value="2026-11-20"' in kept
     assert location in listing(region="no-such-region", **{"from": "not a date"})  # ignored
+
+
+@pytest.mark.parametrize(("message", "expected"), [
+    ("is required for this contact type", "Choose the urgency."),
+    ("is required for a contact that is routed", "Choose the child's region."),
+    ("P3 contradicts the flag 'immediate_danger'", "This urgency is too low for the flags chosen."),
+    ("district 'KZ-27-TEREKTI' is not in region 'KZ-55'", "This district is not in the chosen region."),
+    ("must be from 0 to 17 (a child), not 18", "A child's age is from 0 to 17."),
+    ("IIN check digit is wrong.", "This IIN is not valid: check the 12 digits."),
+    ("something no pattern foresaw", "Check this field."),
+])
+def test_the_engine_s_findings_reach_the_form_in_words_for_people(app: Any, message: str,
+                                                                  expected: str) -> None:
+    from intake.labels import form_message
+
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert form_message(message) == expected
