@@ -120,6 +120,8 @@ def new_contact() -> Response | tuple[str, int]:
     if action == "draft":
         draft = drafts.save_draft(user, request.form.get("draft_id"), dict(request.form.lists()))
         db.session.commit()
+        if draft is None:  # this form was already submitted: nothing left to keep
+            return redirect(url_for("intake.new_contact"))
         flash(_("The draft is saved."), "info")
         return redirect(url_for("intake.new_contact", draft=draft.id))
     return _submit(user, data, current_language())
@@ -140,7 +142,8 @@ def _submit(user: User, data: dict[str, Any], lang: str) -> Response | tuple[str
         db.session.rollback()
         flash(_("This form was already submitted with other contents. Start a new contact."), "error")
         return redirect(url_for("intake.new_contact"))
-    drafts.finish_draft(user, request.form.get("draft_id"), submission.contact.id)
+    drafts.finish_draft(user, request.form.get("draft_id"), submission.contact.id,
+                        request.form.get("form_token"))
     db.session.commit()
     contact = submission.contact
     if contact.case_id is None:
@@ -172,6 +175,8 @@ def autosave() -> Response:
     except ValueError:
         return jsonify({"error": {"code": "too_large", "message": "draft too large"}}), 413  # type: ignore[return-value]
     db.session.commit()
+    if draft is None:
+        return jsonify({"draft_id": None, "submitted": True})
     return jsonify({"draft_id": draft.id, "saved_at": draft.updated_at.isoformat()})
 
 

@@ -127,22 +127,25 @@
   // ---- autosave -------------------------------------------------------------------------------
   var status = document.getElementById("autosave-status");
   var draftField = document.getElementById("draft-id");
-  var dirty = false, saveTimer = null;
+  // One save at a time (a second one sent before the first reply would carry no draft id),
+  // and none once the form is on its way: the server keeps one draft per form either way.
+  var dirty = false, saving = false, submitting = false, saveTimer = null;
   function scheduleSave() { dirty = true; clearTimeout(saveTimer); saveTimer = setTimeout(save, 3000); }
   function save() {
-    if (!dirty) { return; }
-    dirty = false;
+    if (!dirty || saving || submitting) { return; }
+    dirty = false; saving = true;
     post(form.dataset.draftUrl, new FormData(form)).then(function (response) {
       return response.ok ? response.json() : null;
     }).then(function (body) {
-      if (body) {
+      if (body && body.draft_id) {
         draftField.value = body.draft_id;
         status.textContent = status.dataset.saved || "✓";
       }
-    }).catch(function () { dirty = true; });
+    }).catch(function () { dirty = true; }).then(function () { saving = false; });
   }
   form.addEventListener("input", scheduleSave);
   form.addEventListener("focusout", function () { if (dirty) { save(); } });
+  form.addEventListener("submit", function () { submitting = true; clearTimeout(saveTimer); });
   setInterval(save, 5000);
 
   // ---- repeat callers -------------------------------------------------------------------------

@@ -121,6 +121,24 @@ def test_drafts_autosave_and_come_back(operator_client: FlaskClient, operator: U
     assert 'value="Гүлнар Сапарова"' in page and "value=\"violence.sexual\" checked" in page
 
 
+def test_one_form_makes_one_draft_however_its_autosaves_race(operator_client: FlaskClient) -> None:
+    """Autosaves sent before the first reply carry no draft id; the last one may cross the
+    submission. The operator's home must not fill up with copies of submitted calls."""
+    _, form_token = _form_page(operator_client)
+    csrf = csrf_token(operator_client, "/intake/new")
+    fields = {**FORM, "csrf_token": csrf, "form_token": form_token}
+    first = operator_client.post("/intake/drafts", data=fields).json
+    second = operator_client.post("/intake/drafts", data=fields).json  # no draft_id: racing
+    assert first["draft_id"] == second["draft_id"]
+    assert _post(operator_client, FORM, form_token).status_code == 302  # without its draft id
+    late = operator_client.post("/intake/drafts", data=fields).json
+    assert late == {"draft_id": None, "submitted": True}
+    open_drafts = db.session.scalars(select(Draft).where(Draft.submitted_contact_id.is_(None))).all()
+    assert open_drafts == []
+    home = operator_client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "draft=" not in home
+
+
 def test_another_operators_draft_is_not_shown(operator_client: FlaskClient, create_user: Any) -> None:
     other = create_user("operator")
     draft = Draft(operator_id=other.id)
