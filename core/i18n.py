@@ -32,3 +32,19 @@ def choose_language() -> Response:
     if lang in LANGUAGES:
         session["lang"] = lang
     return redirect(safe_next(request.form.get("next")) or url_for("core.home"))
+
+
+# Alphabetical order as readers expect it. Code-point order puts the Kazakh letters (ә, ғ, қ,
+# ң, ө, ұ, ү, һ, і) after я, so "Қарағанды" would come after "Шымкент".
+ALPHABETS = {
+    "kk": "аәбвгғдеёжзийкқлмнңоөпрстуұүфхһцчшщъыіьэюя",
+    "ru": "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
+}
+
+
+def collation_key(text: str, language: str) -> tuple[int, ...]:
+    """A sort key for ``text`` in ``language``'s alphabet (case-insensitive); characters
+    outside it sort after, by code point."""
+    alphabet = ALPHABETS.get(language, "")
+    beyond = len(alphabet)
+    return tuple(alphabet.index(c) if c in alphabet else beyond + ord(c) for c in text.lower())

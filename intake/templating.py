@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from core import reference
 from core.clock import utcnow
-from core.i18n import current_language
+from core.i18n import collation_key, current_language
 from core.permissions import sees_referral_in_full
 from intake.labels import OWN_LABELS, field_label, label
 from intake.models import NO_CASE_TYPES, Case
@@ -37,7 +37,8 @@ def category_groups() -> list[tuple[str, list[str]]]:
 
 def region_options() -> list[tuple[str, str]]:
     lang = current_language()
-    return sorted(((p.code, p.name(lang)) for p in reference.regions().values()), key=lambda x: x[1])
+    return sorted(((p.code, p.name(lang)) for p in reference.regions().values()),
+                  key=lambda option: collation_key(option[1], lang))
 
 
 def district_options() -> list[tuple[str, str]]:

@@ -87,18 +87,20 @@ def build_charts(queues: stats.Queues, totals: Sequence[stats.Timing]) -> dict[s
             "chart-overdue", _("Overdue referrals by agency"),
             [charts.Bar(display.code_label("agency", row.agency), row.ack_overdue + row.action_overdue,
                         display.count(row.ack_overdue + row.action_overdue), tone="danger")
-             for row in queues.agencies]),
+             for row in queues.agencies],
+            caption=_("Bars: referrals past their acknowledgement or action deadline.")),
         "acknowledge": _duration_chart(totals),
         "breaches": _breach_chart(totals),
     }
 
 
-def _count_chart(chart_id: str, title: str, bars: list[charts.Bar]) -> charts.BarChart:
+def _count_chart(chart_id: str, title: str, bars: list[charts.Bar],
+                 caption: str = "") -> charts.BarChart:
     """Whole numbers on the scale: it ends at an even round number, its middle tick is whole."""
     end = max(2.0, charts.nice_maximum(max((bar.value for bar in bars), default=0)))
     middle = end / 2
     ticks = ["0", display.count(int(middle)) if middle.is_integer() else "", display.count(int(end))]
-    return charts.bar_chart(chart_id, title, bars, maximum=end, tick_text=ticks)
+    return charts.bar_chart(chart_id, title, bars, maximum=end, tick_text=ticks, caption=caption)
 
 
 def pair(bar: str, tick: str) -> str:

@@ -215,3 +215,26 @@ def test_the_engine_s_findings_reach_the_form_in_words_for_people(app: Any, mess
 
     with app.test_request_context(headers={"Accept-Language": "en"}):
         assert form_message(message) == expected
+
+
+def test_the_case_page_shows_what_happened_flags_place_and_who(operator_client: FlaskClient) -> None:
+    from referrals.routing import default_algorithm
+
+    _, token = _form_page(operator_client)
+    location = _post(operator_client, {**FORM, "flags": "injury",
+                                       "perpetrator.lives_with_child": "on"}, token).headers["Location"]
+    page = operator_client.get(location, headers={"Accept-Language": "kk"}).get_data(as_text=True)
+    algorithm = default_algorithm()
+    for kind, code in (("place", "street"), ("relation", "stranger"), ("flag", "injury")):
+        assert algorithm.label(kind, code, "kk") in page, (kind, code)
+    assert "Баламен бірге тұрады" in page
+
+
+def test_regions_are_listed_in_the_kazakh_alphabet(app: Any) -> None:
+    from intake.templating import region_options
+
+    with app.test_request_context(headers={"Accept-Language": "kk"}):
+        names = [name for _, name in region_options()]
+    assert names.index("Ақмола облысы") < names.index("Атырау облысы")  # ә-less а: Ақ < Ат
+    assert names.index("Қарағанды облысы") < names.index("Шымкент қаласы")  # Қ after К, not after Я
+    assert names.index("Ұлытау облысы") < names.index("Шығыс Қазақстан облысы")
