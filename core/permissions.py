@@ -102,6 +102,8 @@ ENDPOINT_ROLES: dict[str, frozenset[Role]] = {
     "supervision.access_log": AUDIT_READERS,
     "supervision.break_glass": SUPERVISORS,
     "supervision.find_case": SUPERVISORS,
+    "supervision.audit_verify_page": AUDIT_READERS,
+    "supervision.find_access_log": AUDIT_READERS,
 }
 
 

@@ -20,6 +20,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     # After intake's init_app, which made the operator's queue the home of both helpline roles.
     register_home(app, {Role.SUPERVISOR}, views.supervisor_home)
+    register_home(app, {Role.AUDITOR}, views.auditor_home)
     add_navigation(app, _l("Routing audit"), "supervision.routing", {Role.SUPERVISOR})
+    add_navigation(app, _l("Verify the audit trail"), "supervision.audit_verify_page",
+                   {Role.AUDITOR, Role.SUPERVISOR})
     # One namespace, so the pages' helpers cannot clash with other packages' globals.
     app.jinja_env.globals["supervision"] = display.TemplateHelpers()

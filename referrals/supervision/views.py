@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 
 from core import audit, permissions
 from core.access import note_denied
+from core.audit.models import AuditEntry
 from core.clock import utcnow
 from core.encryption import decrypted_fields, reset_decrypted_fields
 from core.extensions import db
@@ -177,11 +178,48 @@ def find_case() -> Response | str:
     number = (request.args.get("number") or "").strip()
     if not number:
         return _render("find_case.html", number="", missing=False)
-    match = queries.CASE_NUMBER.match(number)
-    case_id = None
-    if match:
-        year, serial = match.groups()
-        case_id = db.session.scalar(select(Case.id).where(Case.number == f"{year}-{int(serial):06d}"))
+    case_id = _case_id_by_number(number)
     if case_id is None:
         return _render("find_case.html", number=number, missing=True)
     return redirect(url_for("supervision.break_glass", case_id=case_id))
+
+
+def _case_id_by_number(number: str) -> str | None:
+    match = queries.CASE_NUMBER.match(number)
+    if match is None:
+        return None
+    year, serial = match.groups()
+    return db.session.scalar(select(Case.id).where(Case.number == f"{year}-{int(serial):06d}"))
+
+
+# ---- the auditor's pages -------------------------------------------------------------------------
+
+RECENT_AUDIT_ACTIONS = ("permission.denied", "btg.opened", "auth.failure", "auth.lockout")
+
+
+def auditor_home(user: User) -> str:
+    """What an auditor starts from: a case's access log by number, the chain's check, and the
+    latest denials, break-the-glass openings and failed sign-ins."""
+    recent = list(db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action.in_(RECENT_AUDIT_ACTIONS))
+        .order_by(AuditEntry.sequence.desc()).limit(25)))
+    return _render("auditor_home.html", user=user, recent=recent, number="", missing=False)
+
+
+@bp.get("/audit/access-log")
+def find_access_log() -> Response | str:
+    number = (request.args.get("number") or "").strip()
+    case_id = _case_id_by_number(number) if number else None
+    if case_id is None:
+        return _render("auditor_home.html", user=g.user, recent=[], number=number,
+                       missing=bool(number))
+    return redirect(url_for("supervision.access_log", case_id=case_id))
+
+
+@bp.get("/audit/verify")
+def audit_verify_page() -> str:
+    """The chain from the last verified checkpoint to the head, checked now (as the API does)."""
+    result = audit.verify_incremental()
+    audit.record("audit.verified", details={"ok": result.ok})
+    db.session.commit()
+    return _render("audit_verify.html", result=result)

@@ -81,3 +81,20 @@ def test_a_regional_supervisor_breaks_the_glass_and_the_access_log_shows_why(
     assert page.locator("tr.access-case-viewed.under-grant").count() == 1
     assert "алматинскую линию" in page.locator("tr.access-btg-opened").inner_text()
     screenshot("supervision-access-log-ru")
+
+
+def test_an_auditor_in_kazakh_finds_a_case_s_access_log_and_verifies_the_trail(
+        page: Any, screenshot: Any, reported_case: tuple[User, Case], create_user: Any) -> None:
+    _, case = reported_case
+    auditor = create_user("auditor", display_name="Сәуле Аудитор (демо)")
+    browser_sign_in(page, auditor, lang="kk")
+    assert page.locator("html").get_attribute("lang") == "kk"
+    screenshot("audit-home-kk")
+    page.fill("#log-number", case.number)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/cases/{case.id}/access-log")
+    assert page.locator("table.access-log tbody tr").count() >= 1
+    screenshot("audit-access-log-kk")
+    page.goto("/audit/verify")
+    assert "Аудит журналы бүтін" in page.locator("[role=status]").inner_text()
+    screenshot("audit-verify-kk")

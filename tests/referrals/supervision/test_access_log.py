@@ -14,7 +14,7 @@ from core import audit
 from core.audit.models import AuditEntry
 from core.extensions import db
 from core.models import User
-from intake.models import Contact
+from intake.models import Case, Contact
 from referrals.handoffs.models import Referral
 from tests.factories import csrf_token
 
@@ -126,3 +126,25 @@ def test_an_agency_reading_its_referral_page_is_in_the_case_s_access_log(
     [opened] = [row for row in rows if "access-referral-viewed" in row]
     assert officer.username in opened and "Opened a referral" in opened
     assert "a referral of this case" in opened and "child&#39;s name" in opened
+
+
+def test_the_auditor_starts_from_a_case_number_the_chain_check_and_recent_refusals(
+        case_id: str, create_user: Any, signed_in: Any, bearer: Any, client: FlaskClient) -> None:
+    outsider = create_user("operator", region="KZ-55")
+    assert client.get(f"/api/v1/cases/{case_id}", headers=bearer(outsider)).status_code == 404
+    auditor = create_user("auditor")
+    browser = signed_in(auditor)
+    home = browser.get("/").get_data(as_text=True)
+    assert 'action="/audit/access-log"' in home and 'href="/audit/verify"' in home
+    refused = next(row for row in home.split("<tr>") if "Refused: outside their scope" in row)
+    assert outsider.username in refused and f"/cases/{case_id}/access-log" in refused
+    number = db.session.get(Case, case_id).number
+    found = browser.get("/audit/access-log", query_string={"number": number})
+    assert found.status_code == 302 and found.headers["Location"].endswith(f"/cases/{case_id}/access-log")
+    missing = browser.get("/audit/access-log", query_string={"number": "2026-999999"})
+    assert missing.status_code == 200 and "No case has this number." in missing.get_data(as_text=True)
+    verified = browser.get("/audit/verify").get_data(as_text=True)
+    assert "The audit trail is intact" in verified
+    operator = signed_in(create_user("operator"))
+    assert operator.get("/audit/verify").status_code == 403
+    assert operator.get("/audit/access-log?number=" + number).status_code == 403
