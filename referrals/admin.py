@@ -341,6 +341,30 @@ def _add_day_off(form: DayOffForm) -> Response | None:
     return redirect(url_for("routing_admin.calendar", year=day.year))
 
 
+# The bundled calendar (core/data/holidays-KZ.csv) names its days in English; an administrator
+# reads them in their language. Days an administrator adds keep the name they typed.
+HOLIDAY_NAMES: dict[str, Any] = {
+    "New Year": _l("New Year"), "Orthodox Christmas": _l("Orthodox Christmas"),
+    "International Women's Day": _l("International Women's Day"), "Nauryz": _l("Nauryz"),
+    "Unity Day of the People of Kazakhstan": _l("Unity Day of the People of Kazakhstan"),
+    "Defender of the Fatherland Day": _l("Defender of the Fatherland Day"),
+    "Victory Day": _l("Victory Day"), "Capital Day": _l("Capital Day"),
+    "Kurban Ait": _l("Kurban Ait"), "Constitution Day": _l("Constitution Day"),
+    "Republic Day": _l("Republic Day"), "Independence Day": _l("Independence Day"),
+}
+TRANSFERRED = " (transferred)"
+
+
+def holiday_name(name: str) -> str:
+    base = name.removesuffix(TRANSFERRED)
+    known = HOLIDAY_NAMES.get(base)
+    if known is None:
+        return name
+    if name.endswith(TRANSFERRED):
+        return _("%(holiday)s (day off transferred)", holiday=known)
+    return str(known)
+
+
 @bp.route("/admin/routing/calendar", methods=["GET", "POST"])
 def calendar() -> Any:
     form = DayOffForm()
@@ -350,7 +374,7 @@ def calendar() -> Any:
             return done
     year = _calendar_year()
     return render_template("referrals/admin/calendar.html", form=form, year=year,
-                           days=routing_service.days_off_in(year)), \
+                           days=routing_service.days_off_in(year), holiday_name=holiday_name), \
         422 if request.method == "POST" else 200
 
 

@@ -181,6 +181,18 @@ def test_an_admin_adds_a_decree_transfer_that_moves_p3_deadlines(
     assert "Decree 123" in _text(admin_client.get("/admin/routing/calendar?year=2026"))
 
 
+def test_the_bundled_holidays_are_named_in_the_admin_s_language(admin_client: FlaskClient) -> None:
+    def in_language(lang: str) -> str:
+        with admin_client.session_transaction() as session:
+            session["lang"] = lang  # what the language switcher stores
+        return _text(admin_client.get("/admin/routing/calendar?year=2026"))
+
+    kazakh = in_language("kk")
+    assert "Тәуелсіздік күні" in kazakh and "Наурыз мейрамы" in kazakh
+    assert "Independence Day" not in kazakh and "Nauryz" not in kazakh
+    assert "День Независимости" in in_language("ru")
+
+
 def test_a_weekend_transfer_is_refused_on_the_form(admin_client: FlaskClient) -> None:
     response = admin_client.post("/admin/routing/calendar", data={
         "day": "2026-11-21", "name": "Saturday",
