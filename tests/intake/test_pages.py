@@ -238,3 +238,10 @@ def test_regions_are_listed_in_the_kazakh_alphabet(app: Any) -> None:
     assert names.index("Ақмола облысы") < names.index("Атырау облысы")  # ә-less а: Ақ < Ат
     assert names.index("Қарағанды облысы") < names.index("Шымкент қаласы")  # Қ after К, not after Я
     assert names.index("Ұлытау облысы") < names.index("Шығыс Қазақстан облысы")
+
+
+def test_the_form_s_sections_are_numbered_in_the_order_the_keyboard_visits_them(
+        operator_client: FlaskClient) -> None:
+    page, _ = _form_page(operator_client)
+    numbers = [int(n) for n in re.findall(r'<(?:h2|legend)[^>]*>(?:<label[^>]*>)?(\d)\. ', page)]
+    assert numbers == list(range(1, 8)), numbers
