@@ -43,7 +43,7 @@ def region_options() -> list[tuple[str, str]]:
 
 def district_options() -> list[tuple[str, str]]:
     lang = current_language()
-    return [(p.code, f"{p.name(lang)} ({reference.regions()[p.region].name(lang)})")
+    return [(p.code, p.name(lang))
             for p in reference.districts().values()]
 
 

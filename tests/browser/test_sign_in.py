@@ -41,7 +41,7 @@ def test_sign_in_with_the_second_factor(page: Any, screenshot: Any, create_user:
 
 def test_first_sign_in_shows_the_enrolment_qr_code(page: Any, screenshot: Any,
                                                    create_user: Any) -> None:
-    user = create_user("auditor", enrolled=False)
+    user = create_user("admin", enrolled=False)  # the general welcome page
     page.set_extra_http_headers({"Accept-Language": "kk"})
     page.goto("/login")
     page.fill("#username", user.username)
