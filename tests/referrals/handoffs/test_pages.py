@@ -71,6 +71,7 @@ def test_the_inbox_filters(app: Flask, people: People, submit: Any,
     first, second = submit(), submit(urgency="P1")
     acting(people.police).act(first["referrals"][POLICE], "acknowledge")
     client = signed_in(app, people.police)
+    assert '<option value="sent">New</option>' in page(client, "/inbox")  # as the rows say it
     acknowledged = page(client, "/inbox?status=acknowledged")
     assert first["referrals"][POLICE] in acknowledged and second["referrals"][POLICE] not in acknowledged
     p1 = page(client, "/inbox?urgency=P1")
