@@ -30,7 +30,7 @@ def save_draft(user: User, draft_id: str | None, values: dict[str, Any]) -> Draf
         return None
     draft = db.session.get(Draft, draft_id) if draft_id else None
     if draft is None or draft.operator_id != user.id or draft.submitted_contact_id:
-        draft = _open_draft_of_form(user, token) if token else None
+        draft = next(iter(_open_drafts_of_form(user, token)), None) if token else None
     if draft is None:
         draft = Draft(operator_id=user.id, created_at=utcnow())
         db.session.add(draft)
@@ -51,13 +51,11 @@ def _submitted(user: User, token: str) -> bool:
         Contact.submitted_by == user.id, Contact.idempotency_key == token)) is not None
 
 
-def _open_draft_of_form(user: User, token: str) -> Draft | None:
+def _open_drafts_of_form(user: User, token: str) -> list[Draft]:
     # An operator has a handful of open drafts at most: decrypting them beats keeping the
     # token in a column of its own.
-    for draft in open_drafts(user):
-        if _form_token(json.loads(draft.payload or "{}")) == token:
-            return draft
-    return None
+    return [draft for draft in open_drafts(user)
+            if _form_token(json.loads(draft.payload or "{}")) == token]
 
 
 def open_drafts(user: User) -> list[Draft]:
@@ -78,8 +76,7 @@ def finish_draft(user: User, draft_id: str | None, contact_id: str,
     """Close the draft the form names and any other draft of the same form."""
     found = [db.session.get(Draft, draft_id)] if draft_id else []
     if form_token:
-        found += [d for d in open_drafts(user)
-                  if _form_token(json.loads(d.payload or "{}")) == form_token]
+        found += _open_drafts_of_form(user, form_token)
     for draft in found:
         if draft is not None and draft.operator_id == user.id and not draft.submitted_contact_id:
             draft.submitted_contact_id = contact_id
