@@ -200,10 +200,14 @@ RECENT_AUDIT_ACTIONS = ("permission.denied", "btg.opened", "auth.failure", "auth
 def auditor_home(user: User) -> str:
     """What an auditor starts from: a case's access log by number, the chain's check, and the
     latest denials, break-the-glass openings and failed sign-ins."""
+    return _auditor_page(user, number="", missing=False)
+
+
+def _auditor_page(user: User, number: str, missing: bool) -> str:
     recent = list(db.session.scalars(
         select(AuditEntry).where(AuditEntry.action.in_(RECENT_AUDIT_ACTIONS))
         .order_by(AuditEntry.sequence.desc()).limit(25)))
-    return _render("auditor_home.html", user=user, recent=recent, number="", missing=False)
+    return _render("auditor_home.html", user=user, recent=recent, number=number, missing=missing)
 
 
 @bp.get("/audit/access-log")
@@ -211,8 +215,7 @@ def find_access_log() -> Response | str:
     number = (request.args.get("number") or "").strip()
     case_id = _case_id_by_number(number) if number else None
     if case_id is None:
-        return _render("auditor_home.html", user=g.user, recent=[], number=number,
-                       missing=bool(number))
+        return _auditor_page(g.user, number, missing=bool(number))
     return redirect(url_for("supervision.access_log", case_id=case_id))
 
 

@@ -143,6 +143,7 @@ def test_the_auditor_starts_from_a_case_number_the_chain_check_and_recent_refusa
     assert found.status_code == 302 and found.headers["Location"].endswith(f"/cases/{case_id}/access-log")
     missing = browser.get("/audit/access-log", query_string={"number": "2026-999999"})
     assert missing.status_code == 200 and "No case has this number." in missing.get_data(as_text=True)
+    assert "Refused: outside their scope" in missing.get_data(as_text=True)  # the list stays
     verified = browser.get("/audit/verify").get_data(as_text=True)
     assert "The audit trail is intact" in verified
     operator = signed_in(create_user("operator"))
