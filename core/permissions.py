@@ -236,11 +236,22 @@ def has_break_glass(user: UserLike, case: CaseLike, grants: Iterable[GrantLike],
 
 # ---- referrals (routing.md §8) ----------------------------------------------------------------
 
-UNIT_ACTIONS = frozenset({"acknowledge", "accept", "decline", "transfer", "record_action",
-                          "complete", "note"})
-SUPERVISOR_ACTIONS = frozenset({"transfer", "reroute", "override", "note"})
-OPERATOR_ACTIONS = frozenset({"note"})
-REFERRAL_ACTIONS = UNIT_ACTIONS | SUPERVISOR_ACTIONS
+# Who may take which action is the transitions table's "who" column
+# (referrals/handoffs/transitions.py), the one source; the policy answers the object-level half:
+# which referral, which case. An actor kind names a column of that table.
+UNIT_STAFF_ACTOR, SUPERVISOR_ACTOR, OPERATOR_ACTOR = "unit_staff", "supervisor", "operator"
+
+
+def actor_kind(user: UserLike) -> str | None:
+    """The table column a user acts in; None for roles that never act on referrals."""
+    role = Role(user.role)
+    if role in UNIT_STAFF:
+        return UNIT_STAFF_ACTOR
+    if role is Role.SUPERVISOR:
+        return SUPERVISOR_ACTOR
+    if role is Role.OPERATOR:
+        return OPERATOR_ACTOR
+    return None
 
 
 def is_unit_staff_of(user: UserLike, unit_id: str | None) -> bool:
@@ -271,19 +282,17 @@ def can_read_note(user: UserLike, reader_agency: str | None, author_agency: str 
     return author_agency is None or author_agency == reader_agency
 
 
-def can_transition(user: UserLike, referral: ReferralLike, case: CaseLike, action: str) -> bool:
-    """Whether the user may attempt ``action``; whether the state allows it is the state
-    machine's question (409), asked after this one (403/404)."""
-    if not user.active or action not in REFERRAL_ACTIONS:
+def can_transition(user: UserLike, referral: ReferralLike, case: CaseLike,
+                   who: Iterable[str]) -> bool:
+    """Whether the user may attempt an action whose table row allows the actor kinds ``who``;
+    whether the state allows it is the state machine's question (409), asked after this one
+    (403/404). Unit staff act on their own unit's referrals, the helpline on cases it sees."""
+    kind = actor_kind(user)
+    if not user.active or kind is None or kind not in set(who):
         return False
-    role = Role(user.role)
-    if role in UNIT_STAFF:
-        return action in UNIT_ACTIONS and is_unit_staff_of(user, referral.unit_id)
-    if role is Role.SUPERVISOR:
-        return action in SUPERVISOR_ACTIONS and can_view_case(user, case)
-    if role is Role.OPERATOR:
-        return action in OPERATOR_ACTIONS and can_view_case(user, case)
-    return False
+    if kind == UNIT_STAFF_ACTOR:
+        return is_unit_staff_of(user, referral.unit_id)
+    return can_view_case(user, case)
 
 
 # ---- what each agency sees of a case (security.md §2) ----------------------------------------

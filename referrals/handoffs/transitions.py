@@ -16,7 +16,6 @@ from enum import StrEnum
 from typing import Protocol
 
 from core import permissions
-from core.roles import UNIT_ROLES, Role
 from referrals.handoffs.models import (
     ACCEPTED,
     ACKNOWLEDGED,
@@ -49,11 +48,12 @@ REASON_MAX_LENGTH = 1000
 
 
 class Actor(StrEnum):
-    """The "who" column: unit staff of the referral's current unit, or helpline roles."""
+    """The "who" column: unit staff of the referral's current unit, or helpline roles. The
+    policy module decides which column a user acts in (``permissions.actor_kind``)."""
 
-    UNIT_STAFF = "unit_staff"
-    SUPERVISOR = "supervisor"
-    OPERATOR = "operator"
+    UNIT_STAFF = permissions.UNIT_STAFF_ACTOR
+    SUPERVISOR = permissions.SUPERVISOR_ACTOR
+    OPERATOR = permissions.OPERATOR_ACTOR
 
 
 class ClockEffect(StrEnum):
@@ -160,17 +160,6 @@ class Params:
     known_services: frozenset[str] = field(default_factory=frozenset)
 
 
-def actor_kind(user: UserLike) -> Actor | None:
-    role = Role(user.role)
-    if role in UNIT_ROLES:
-        return Actor.UNIT_STAFF
-    if role is Role.SUPERVISOR:
-        return Actor.SUPERVISOR
-    if role is Role.OPERATOR:
-        return Actor.OPERATOR
-    return None
-
-
 def allowed_actions(user: UserLike, referral: Referral) -> list[str]:
     """The actions the user could take now (the page shows these forms and no others)."""
     return [t.action for t in TABLE
@@ -178,8 +167,7 @@ def allowed_actions(user: UserLike, referral: Referral) -> list[str]:
 
 
 def _may(user: UserLike, referral: Referral, transition: Transition) -> bool:
-    return (actor_kind(user) in transition.who
-            and permissions.can_transition(user, referral, referral.case, transition.action))
+    return permissions.can_transition(user, referral, referral.case, transition.who)
 
 
 # ---- apply --------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from core.models import BreakGlassGrant, User
 from core.models.break_glass import reason_problem
 from intake.models import Case
 from referrals.handoffs.notification_models import Notification
+from referrals.handoffs.transitions import BY_ACTION
 from tests.factories import csrf_token
 
 pytestmark = pytest.mark.usefixtures("directory")
@@ -254,7 +255,8 @@ def test_a_grant_lets_a_supervisor_read_never_act() -> None:
     assert not permissions.can_edit_case(user, case)
     assert not permissions.can_reopen_case(user, case)
     referral = SimpleNamespace(unit_id="unit-1")
-    assert not permissions.can_transition(user, referral, case, "override")
+    for transition in BY_ACTION.values():
+        assert not permissions.can_transition(user, referral, case, transition.who)
 
 
 def test_only_a_supervisor_outside_the_case_region_needs_the_glass() -> None:
