@@ -8,11 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 
+from core.app import create_app
 from core.config import Config, ConfigError
 from core.urls import safe_next
+from tests.conftest import make_config
 from tests.factories import TEST_PASSWORD, csrf_token, sign_in
 
 KEY = base64.b64encode(bytes(range(1, 33))).decode()
@@ -164,5 +165,20 @@ def test_local_next_is_kept() -> None:
     assert safe_next("/cases?q=1") == "/cases?q=1"
 
 
-def test_app_factory_accepts_a_config(app: Flask) -> None:
-    assert app.config["SENIM"].env == "testing"
+def test_app_factory_uses_the_config_it_is_given(tmp_path: Path) -> None:
+    config = make_config(tmp_path, f"sqlite:///{tmp_path / 'x.db'}", timezone="Asia/Aqtobe",
+                         check_database=False)
+    app = create_app(config)
+    assert app.config["SENIM"] is config
+    assert app.config["BABEL_DEFAULT_TIMEZONE"] == "Asia/Aqtobe"
+
+
+def test_hsts_is_sent_in_production_only(tmp_path: Path) -> None:
+    def hsts(env: str) -> str | None:
+        config = make_config(tmp_path, f"sqlite:///{tmp_path / 'x.db'}", env=env,
+                             allow_sqlite=True, check_database=False)
+        return create_app(config).test_client().get("/login").headers.get(
+            "Strict-Transport-Security")
+
+    assert hsts("production") == "max-age=63072000; includeSubDomains"
+    assert hsts("testing") is None

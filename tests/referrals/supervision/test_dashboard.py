@@ -316,7 +316,8 @@ def test_durations_and_rates_read_well(app: Flask) -> None:
     with app.test_request_context("/", headers={"Accept-Language": "en"}):
         assert display.duration(None) == "—"
         assert display.duration(59 * 60) == "59 min"
-        assert display.duration(2.25 * HOUR) == "2.2 h" or display.duration(2.25 * HOUR) == "2.3 h"
+        assert display.duration(2.24 * HOUR) == "2.2 h"
+        assert display.duration(2.26 * HOUR) == "2.3 h"
         assert display.duration(3 * 86400) == "3.0 d"
         assert display.rate(3 / 7) == "42.9%" and display.rate(None) == "—"
         assert re.fullmatch(r"1,234", display.count(1234))
