@@ -261,6 +261,8 @@ def is_unit_staff_of(user: UserLike, unit_id: str | None) -> bool:
 def can_view_referral(user: UserLike, referral: ReferralLike, case: CaseLike,
                       grants: Iterable[GrantLike] = (), now: datetime | None = None) -> bool:
     """``grants``/``now`` as for ``can_view_case``: reading only, never acting."""
+    if not user.active:
+        return False
     if Role(user.role) in UNIT_STAFF:
         return is_unit_staff_of(user, referral.unit_id)
     return can_view_case(user, case, grants, now)

@@ -23,7 +23,7 @@ def case_scope(user: User) -> Select[Any]:
     """Cases ``user`` may see, as a query: the SQL twin of ``permissions.can_view_case``."""
     query = select(Case)
     role = Role(user.role)
-    if role not in HELPLINE_ROLES:
+    if not user.active or role not in HELPLINE_ROLES:
         return query.where(false())  # agency staff reach cases through their referrals only
     if user.region:
         query = query.where((Case.region == user.region) | Case.region.is_(None))
