@@ -111,6 +111,7 @@ def test_nonce_comes_from_os_urandom(cipher: FieldCipher, monkeypatch: pytest.Mo
     assert blob[5:17] == b"\xab" * 12
 
 
+@pytest.mark.slow
 def test_a_million_encryptions_never_repeat_a_nonce(cipher: FieldCipher) -> None:
     encrypt = cipher.encrypt
     nonces = {encrypt("x", table="t", column="c", row_id="r")[5:17] for _ in range(1_000_000)}
