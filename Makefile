@@ -7,13 +7,22 @@ STAMP := $(VENV)/.installed-stamp
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
 PYTEST_ARGS ?=
 
-.PHONY: run test bench lint translations messages clean
+.PHONY: run test bench lint lock translations messages clean
 
-$(STAMP): pyproject.toml
+# Installs come from the lock file (exact versions); pyproject.toml keeps the ranges.
+$(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	@touch $(STAMP)
+
+## Refresh requirements.lock from the ranges in pyproject.toml (after changing a dependency).
+lock:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet uv
+	$(BIN)/uv pip compile --quiet --python $(BIN)/python --extra dev --universal \
+	  --python-version 3.11 --no-header --output-file requirements.lock pyproject.toml
 
 translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po | $(STAMP)
 	$(BIN)/pybabel compile --statistics -d translations -l $*
