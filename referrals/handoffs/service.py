@@ -115,7 +115,7 @@ def perform(referral_id: str, action: str, actor: User, data: ActionInput,
     db.session.flush()
     # an override's free-text reason may name people: it stays encrypted on the event, and
     # the append-only audit entry (never anonymised) names that event instead
-    audit.record(f"referral.{action}", object_type="referral", object_id=referral.id,
+    audit.record(transitions.AUDIT_ACTIONS[action], object_type="referral", object_id=referral.id,
                  actor=actor, details=_audit_details(referral, event))
     notify.after_transition(referral, event, actor)
     return referral

@@ -347,3 +347,8 @@ def test_two_people_acting_at_once_cannot_both_win(
         ReferralEvent.referral_id == referral_id, ReferralEvent.action == "acknowledge"))
     assert count == 1
     assert isinstance(db.session.get(Referral, referral_id), Referral)
+
+
+def test_every_action_has_its_audit_name_spelled_out() -> None:
+    assert set(transitions.AUDIT_ACTIONS) == set(transitions.ACTIONS)
+    assert all(name == f"referral.{action}" for action, name in transitions.AUDIT_ACTIONS.items())
