@@ -11,7 +11,6 @@ from flask import Flask, g
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core import access, api, encryption, errors, headers, health, i18n, templating

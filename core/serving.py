@@ -16,7 +16,6 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from core.config import Config, ConfigError
@@ -135,8 +134,6 @@ def gunicorn_settings(options: ServeOptions) -> dict[str, Any]:
         # would fight over it, and signals (HUP, TERM, TTIN/TTOU) already do the job.
         "control_socket_disable": True,
     }
-    if Path("/dev/shm").is_dir():  # heartbeat files off the disk (containers mount /tmp slowly)
-        settings["worker_tmp_dir"] = "/dev/shm"
     return settings
 
 
@@ -179,7 +176,7 @@ def access_line(environ: Mapping[str, Any], resp: Any, request_time: Any) -> str
 def _application_class() -> type:
     from gunicorn.app.base import BaseApplication
 
-    class SenimApplication(BaseApplication):  # type: ignore[misc]
+    class SenimApplication(BaseApplication):
         def __init__(self, settings: Mapping[str, Any]) -> None:
             self._settings = dict(settings)
             super().__init__()
