@@ -105,9 +105,12 @@ def _apply_config(app: Flask, config: Config) -> None:
 
 
 def _engine_options(config: Config) -> dict[str, object]:
+    # Statement parameters never go into exception messages, and so into logs: they can be
+    # search terms, blind indexes or other values derived from personal data.
     if config.is_sqlite:
-        return {"connect_args": {"timeout": 30}}
+        return {"connect_args": {"timeout": 30}, "hide_parameters": True}
     return {
+        "hide_parameters": True,
         # Test each pooled connection before use, so that after a PostgreSQL restart (or a
         # failover, or an idle timeout in a proxy) stale connections are replaced, not served.
         "pool_pre_ping": True,

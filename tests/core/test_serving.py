@@ -144,7 +144,7 @@ def test_a_crafted_path_cannot_forge_a_log_line() -> None:
 def test_postgres_pool_pre_pings_and_times_out(tmp_path: Path) -> None:
     config = make_config(tmp_path, "postgresql+psycopg://x@127.0.0.1/x")
     options = _engine_options(config)
-    assert options["pool_pre_ping"] is True
+    assert options["pool_pre_ping"] is True and options["hide_parameters"] is True
     assert options["pool_size"] == 5 and options["max_overflow"] == 5
     assert options["connect_args"]["connect_timeout"] == 5  # type: ignore[index]
     assert _engine_options(config.with_overrides(db_pool_size=2))["pool_size"] == 2
@@ -186,3 +186,17 @@ def test_healthz_is_503_before_the_first_migration(tmp_path: Path) -> None:
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["reason"] == "database not migrated"
+
+
+def test_client_addresses_come_from_the_trusted_proxy_only(tmp_path: Path, database_url: str) -> None:
+    from flask import request
+
+    seen: list[str | None] = []
+    for proxies in (0, 1):
+        app = create_app(make_config(tmp_path / str(proxies), database_url, trusted_proxies=proxies,
+                                     check_database=False))
+        app.before_request(lambda: seen.append(request.remote_addr))
+        app.test_client().get("/healthz", headers={"X-Forwarded-For": "198.51.100.7, 203.0.113.5"},
+                              environ_base={"REMOTE_ADDR": "10.0.0.2"})
+    # Without a trusted proxy the header is ignored; with one, only its own (last) entry counts.
+    assert seen == ["10.0.0.2", "203.0.113.5"]
