@@ -23,7 +23,7 @@ from core.models import User
 # Endpoints anyone may reach. Adding to this set is a security decision: a test lists it.
 PUBLIC_ENDPOINTS = frozenset({
     "static", "auth.login", "auth.second_factor", "auth.enrol", "i18n.choose_language",
-    "api.openapi_json",
+    "api.openapi_json", "health.healthz",
 })
 # Where a signed-in user who must first change their password may still go.
 PASSWORD_CHANGE_ALLOWED = frozenset({"auth.password", "auth.logout", "static",

@@ -11,8 +11,9 @@ from flask import Flask, g
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from core import access, api, encryption, errors, headers, i18n, templating
+from core import access, api, encryption, errors, headers, health, i18n, templating
 from core.clock import Clock, SystemClock
 from core.config import PROJECT_ROOT, Config, ConfigError
 from core.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -23,6 +24,10 @@ log = logging.getLogger(__name__)
 # Feature packages plug in through ``init_app``. They are named, not imported, here so that
 # core never depends on them (architecture.md: core imports neither intake nor referrals).
 FEATURE_PACKAGES = ("intake", "referrals")
+
+
+class DatabaseUnreachable(ConfigError):
+    """The database did not answer at start-up (as opposed to a malformed setting)."""
 
 
 def create_app(config: Config | None = None, *, clock: Clock | None = None) -> Flask:
@@ -49,6 +54,12 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> F
     templating.init_app(app)
     errors.register_error_handlers(app)
     app.register_blueprint(i18n.bp)
+    app.register_blueprint(health.bp)
+    if config.trusted_proxies:
+        # Client address and scheme from the proxies' X-Forwarded-* headers, trusting exactly
+        # that many hops (an attacker's own X-Forwarded-For entries stay to the left, unused).
+        n = config.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
 
     from core import admin, cli, views
     from core.auth import views as auth_views
@@ -84,15 +95,34 @@ def _apply_config(app: Flask, config: Config) -> None:
         BABEL_DEFAULT_TIMEZONE=config.timezone,
         RATELIMIT_ENABLED=config.rate_limits_enabled,
         RATELIMIT_STORAGE_URI=config.redis_url or "memory://",
+        # Redis down for a moment: keep limiting, per process, rather than failing sign-ins.
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=bool(config.redis_url),
+        RATELIMIT_STORAGE_OPTIONS={"socket_timeout": 2, "socket_connect_timeout": 2}
+        if config.redis_url else {},
         RATELIMIT_HEADERS_ENABLED=False,
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
 
 def _engine_options(config: Config) -> dict[str, object]:
+    # Statement parameters never go into exception messages, and so into logs: they can be
+    # search terms, blind indexes or other values derived from personal data.
     if config.is_sqlite:
-        return {"connect_args": {"timeout": 30}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 20}
+        return {"connect_args": {"timeout": 30}, "hide_parameters": True}
+    return {
+        "hide_parameters": True,
+        # Test each pooled connection before use, so that after a PostgreSQL restart (or a
+        # failover, or an idle timeout in a proxy) stale connections are replaced, not served.
+        "pool_pre_ping": True,
+        # Each worker process serves one request at a time per thread: a small pool suffices.
+        "pool_size": config.db_pool_size,
+        "max_overflow": config.db_pool_size,
+        # Waiting longer for a connection than gunicorn's worker timeout only hides overload.
+        "pool_timeout": 10,
+        # Recycle before typical firewall/pgbouncer idle cut-offs.
+        "pool_recycle": 1800,
+        "connect_args": {"connect_timeout": 5, "application_name": "senim"},
+    }
 
 
 def _init_extensions(app: Flask) -> None:
@@ -120,7 +150,7 @@ def _check_database(app: Flask, config: Config) -> None:
     except SQLAlchemyError as error:
         shown = make_url(config.database_url).render_as_string(hide_password=True)
         reason = str(getattr(error, "orig", error)).strip().splitlines()[0][:200]
-        raise ConfigError(f"SENIM_DATABASE_URL: cannot connect to {shown} ({reason})") from None
+        raise DatabaseUnreachable(f"SENIM_DATABASE_URL: cannot connect to {shown} ({reason})") from None
 
 
 def _assign_request_id() -> None:

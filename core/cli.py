@@ -27,6 +27,47 @@ def main() -> None:
     """Senim: intake and interagency referral for child-rights helplines."""
 
 
+def _bind(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    from core.serving import parse_bind
+
+    try:
+        return parse_bind(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+# On the group itself, not through the app: the serving master must not import the application
+# (each worker builds its own after the fork; see core/serving.py).
+@main.command("serve", with_appcontext=False)
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="worker processes [default: 2 x CPU cores + 1, at most 12]")
+@click.option("--bind", default="127.0.0.1:8000", show_default=True, callback=_bind,
+              help="HOST:PORT or unix:/path to listen on (put a TLS proxy in front)")
+@click.option("--threads", type=click.IntRange(1, 32), default=1, show_default=True,
+              help="threads per worker (more than 1 uses gunicorn's gthread workers)")
+@click.option("--timeout", type=click.IntRange(5, 600), default=30, show_default=True,
+              help="seconds before a stuck worker is replaced")
+@click.option("--max-requests", type=click.IntRange(0, 10**7), default=2000, show_default=True,
+              help="recycle a worker after about this many requests (0: never)")
+@click.option("--no-access-log", is_flag=True, help="do not write the access log")
+def serve_command(workers: int | None, bind: str, threads: int, timeout: int, max_requests: int,
+                  no_access_log: bool) -> None:
+    """The production server (gunicorn); `senim run` stays the development server."""
+    from core.config import Config
+    from core.serving import ServeOptions, check_can_serve, default_workers, serve
+
+    options = ServeOptions(workers=workers or default_workers(), bind=bind, threads=threads,
+                           timeout=timeout, max_requests=max_requests,
+                           max_requests_jitter=max_requests // 10, access_log=not no_access_log)
+    try:
+        config = Config.from_env()
+        check_can_serve(config, options)
+    except ConfigError as error:
+        click.echo(f"senim: configuration error: {error}", err=True)
+        sys.exit(1)
+    serve(options)
+
+
 def register(app: Flask) -> None:
     """Core's commands; feature packages register theirs in their own ``init_app``."""
     from core import keys_cli, users_cli

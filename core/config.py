@@ -56,6 +56,12 @@ class Config:
     session_absolute_hours: int = 12
     max_content_length: int = 1024 * 1024
     check_database: bool = True
+    # Database connections per worker process (plus as many again on bursts); see the README on
+    # sizing: hosts x workers x 2 x pool_size must stay under PostgreSQL's max_connections.
+    db_pool_size: int = 5
+    # Reverse proxies in front that set X-Forwarded-For/-Proto (nginx: 1). Without it every
+    # client would share the proxy's address, and so its per-address rate limits.
+    trusted_proxies: int = 0
 
     @property
     def is_production(self) -> bool:
@@ -92,6 +98,10 @@ class Config:
             smtp_url=env_vars.get("SENIM_SMTP_URL") or None,
             redis_url=env_vars.get("SENIM_REDIS_URL") or None,
             argon2=CHEAP_ARGON2 if env == "testing" else Argon2Parameters(),
+            rate_limits_enabled=_rate_limits(env, env_vars.get("SENIM_RATE_LIMITS")),
+            db_pool_size=_small_int("SENIM_DB_POOL_SIZE", env_vars.get("SENIM_DB_POOL_SIZE"), 5, 1, 100),
+            trusted_proxies=_small_int("SENIM_TRUSTED_PROXIES", env_vars.get("SENIM_TRUSTED_PROXIES"),
+                                       0, 0, 5),
         )
         return config.validated()
 
@@ -134,6 +144,30 @@ def _normalise_database_url(url: str) -> str:
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
     return url
+
+
+def _rate_limits(env: str, value: str | None) -> bool:
+    """``SENIM_RATE_LIMITS=0`` switches throttling off for attack tools run against a `testing`
+    instance (interfaces.md: "`production` never does")."""
+    if value is None or value.strip() in ("", "1"):
+        return True
+    if value.strip() != "0":
+        raise ConfigError(f"SENIM_RATE_LIMITS: must be 0 or 1, not {value!r}")
+    if env != "testing":
+        raise ConfigError("SENIM_RATE_LIMITS: may be 0 only with SENIM_ENV=testing")
+    return False
+
+
+def _small_int(name: str, value: str | None, default: int, low: int, high: int) -> int:
+    if value is None or not value.strip():
+        return default
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise ConfigError(f"{name}: must be a whole number, not {value[:20]!r}") from None
+    if not low <= number <= high:
+        raise ConfigError(f"{name}: must be between {low} and {high}, not {number}")
+    return number
 
 
 def _check_timezone(name: str) -> None:
