@@ -109,16 +109,19 @@ def config_for(url: str, workdir: Path) -> Config:
 
 @contextmanager
 def dataset_app(url: str | None = None) -> Iterator[Flask]:
-    """An application (frozen at ``NOW``) on the dataset, inside its app context."""
-    with tempfile.TemporaryDirectory() as workdir:
-        app = create_app(config_for(url or os.environ.get("SENIM_BENCH_DATASET_URL") or dataset_url(),
-                                    Path(workdir)), clock=FrozenClock(NOW))
-        with app.app_context():
-            try:
-                yield app
-            finally:
-                db.session.remove()
-                db.engine.dispose()
+    """An application (frozen at ``NOW``) on the dataset, inside its app context. Its instance
+    folder is kept between runs (in the system's temporary folder): the audit checkpoints'
+    signing key lives there, and a checkpoint one run signs must verify in the next."""
+    url = url or os.environ.get("SENIM_BENCH_DATASET_URL") or dataset_url()
+    instance = Path(tempfile.gettempdir()) / f"senim-bench-{make_url(url).database}"
+    instance.mkdir(mode=0o700, exist_ok=True)
+    app = create_app(config_for(url, instance), clock=FrozenClock(NOW))
+    with app.app_context():
+        try:
+            yield app
+        finally:
+            db.session.remove()
+            db.engine.dispose()
 
 
 def server_reachable() -> bool:
@@ -408,8 +411,9 @@ FROM (
 ) AS due
 """
 ESCALATION_LEVEL_SQL = """
-UPDATE referrals SET escalation_level = e.level
-FROM (SELECT referral_id, max(level) AS level FROM referral_escalations GROUP BY referral_id) AS e
+UPDATE referrals SET escalation_level = e.level, ack_escalated = e.ack, action_escalated = e.act
+FROM (SELECT referral_id, max(level) AS level, bool_or(level = 1) AS ack, bool_or(level = 2) AS act
+      FROM referral_escalations GROUP BY referral_id) AS e
 WHERE e.referral_id = referrals.id
 """
 
