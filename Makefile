@@ -47,9 +47,10 @@ test: translations
 	@set +e; $(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; rc=0; fi; exit $$rc
 
-## Benchmarks; run them on PostgreSQL (SENIM_DATABASE_URL) for the figures in closing notes.
+## Benchmarks on PostgreSQL (SENIM_DATABASE_URL names the server, default the local one): seeds the
+## national dataset once (reused when complete), runs every benchmarks/bench_*.py, prints one table.
 bench: translations
-	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	$(BIN)/python benchmarks/run.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

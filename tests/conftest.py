@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -27,6 +28,12 @@ from core.config import CHEAP_ARGON2, Config
 from core.extensions import db, limiter
 
 CHROMIUM = Path("/usr/bin/chromium")
+
+
+# No wall-clock deadline for property tests (Hypothesis's default is 200 ms per example): on a
+# loaded machine it fails honest code. Speed is measured by benchmarks/ (`make bench`).
+settings.register_profile("senim", deadline=None)
+settings.load_profile("senim")
 
 
 def _base_database_url() -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, or_, select, text
 from sqlalchemy.exc import IntegrityError
 
 from core import audit
@@ -28,6 +28,8 @@ from core.models import AgencyUnit, User
 from core.roles import Role
 from referrals.handoffs import notify
 from referrals.handoffs.models import (
+    ACK_ESCALATION_DUE_WHERE,
+    ACTION_ESCALATION_DUE_WHERE,
     OPEN_STATES,
     SENT,
     UNASSIGNED,
@@ -69,12 +71,17 @@ def _not_yet(level: int) -> Any:
 
 
 def overdue_condition(level: int, now: datetime) -> Any:
-    """The SQL test for "this level is due and not raised yet"."""
+    """The SQL test for "this level is due and not raised yet".
+
+    The referral's own flag (``ack_escalated``/``action_escalated``) keeps the query within a
+    partial index of the referrals still to escalate, written as the index's predicate (see
+    ``models.ACK_ESCALATION_DUE_WHERE``) so that PostgreSQL uses it; the escalation row, set in
+    the same transaction, stays the test that counts (several hosts may sweep at once).
+    """
     if level == ACKNOWLEDGEMENT:
-        late = and_(Referral.status.in_([SENT, UNASSIGNED]), Referral.ack_due_at < now)
+        late = and_(text(ACK_ESCALATION_DUE_WHERE), Referral.ack_due_at < now)
     else:
-        late = and_(Referral.status.in_(sorted(OPEN_STATES)), Referral.first_action_at.is_(None),
-                    Referral.action_due_at < now)
+        late = and_(text(ACTION_ESCALATION_DUE_WHERE), Referral.action_due_at < now)
     return and_(late, _not_yet(level))
 
 
@@ -178,6 +185,10 @@ def escalate(referral_id: str, level: int, now: datetime) -> bool:
     except IntegrityError:
         return False  # another sweep raised this level first
     referral.escalation_level = max(referral.escalation_level or 0, level)
+    if level == ACKNOWLEDGEMENT:
+        referral.ack_escalated = True
+    else:
+        referral.action_escalated = True
     db.session.add(ReferralEvent(
         referral_id=referral.id, at=now, action="escalated", from_status=referral.status,
         to_status=referral.status, from_unit_id=referral.unit_id, to_unit_id=referral.unit_id,

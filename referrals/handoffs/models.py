@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
@@ -20,6 +20,13 @@ DECLINED, COMPLETED, OVERRIDDEN = "declined", "completed", "overridden"
 OPEN_STATES = frozenset({UNASSIGNED, SENT, ACKNOWLEDGED, ACCEPTED})
 STATES = (UNASSIGNED, SENT, ACKNOWLEDGED, ACCEPTED, DECLINED, COMPLETED, OVERRIDDEN)
 
+# What the escalation sweep looks for (referrals/handoffs/escalation.py), exactly as the partial
+# indexes below and the migration write them: on three million referrals the sweep then reads
+# only the few not escalated yet, not the backlog of overdue ones escalated long ago.
+ACK_ESCALATION_DUE_WHERE = "status IN ('sent', 'unassigned') AND NOT ack_escalated"
+ACTION_ESCALATION_DUE_WHERE = ("status IN ('accepted', 'acknowledged', 'sent', 'unassigned') "
+                               "AND first_action_at IS NULL AND NOT action_escalated")
+
 
 class Referral(IdMixin, db.Model):  # type: ignore[name-defined]
     __tablename__ = "referrals"
@@ -27,6 +34,12 @@ class Referral(IdMixin, db.Model):  # type: ignore[name-defined]
         Index("ix_referrals_unit_status", "unit_id", "status"),
         Index("ix_referrals_status_ack_due", "status", "ack_due_at"),
         Index("ix_referrals_status_action_due", "status", "action_due_at"),
+        Index("ix_referrals_ack_escalation_due", "ack_due_at", "id",
+              postgresql_where=text(ACK_ESCALATION_DUE_WHERE),
+              sqlite_where=text(ACK_ESCALATION_DUE_WHERE)),
+        Index("ix_referrals_action_escalation_due", "action_due_at", "id",
+              postgresql_where=text(ACTION_ESCALATION_DUE_WHERE),
+              sqlite_where=text(ACTION_ESCALATION_DUE_WHERE)),
     )
 
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
@@ -54,6 +67,10 @@ class Referral(IdMixin, db.Model):  # type: ignore[name-defined]
     outcome: Mapped[str | None] = mapped_column(String(30))
     decline_reason: Mapped[str | None] = mapped_column(String(30))
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    # Which levels were raised (a ReferralEscalation row each); escalation_level, the highest,
+    # cannot tell whether level 1 was raised once level 2 was. Set with the escalation row.
+    ack_escalated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    action_escalated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     case: Mapped[Case] = relationship(back_populates="referrals")
     unit: Mapped[AgencyUnit | None] = relationship(lazy="joined")

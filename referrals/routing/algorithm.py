@@ -43,6 +43,7 @@ _PLAIN_CODE_MAPS: tuple[tuple[str, LabelKind], ...] = (
     ("action_codes", "action_code"), ("outcomes", "outcome"),
 )
 _MAX_REPORTED_SCHEMA_ERRORS = 25
+_RULES_MEMO_LIMIT = 4096  # distinct categories tuples remembered by Algorithm.rules_for
 
 
 class AlgorithmError(ValueError):
@@ -126,6 +127,9 @@ class Rule:
     lead: str
     lead_only_if_alone: bool
     condition: Predicate = field(compare=False)
+    # At least one of these categories is needed for ``condition`` to hold (None: no such
+    # set). Not part of equality: it is derived from the condition.
+    requires: frozenset[str] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +168,12 @@ class Algorithm:
     instructions: tuple[CodedCondition, ...] = field(repr=False)
     registers: tuple[CodedCondition, ...] = field(repr=False)
     labels: Mapping[str, Mapping[str, Mapping[str, str]]] = field(repr=False)
+    # categories tuple -> the rules that can fire for it, in table order (see rules_for).
+    _rules_by_categories: dict[tuple[str, ...], tuple[Rule, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
+    # Owned by engine.route: what it worked out once per situation (see there).
+    route_memo: dict[Any, Any] = field(default_factory=dict, init=False, repr=False,
+                                       compare=False)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Algorithm):
@@ -180,6 +190,23 @@ class Algorithm:
     def label(self, kind: LabelKind, code: str, lang: str) -> str:
         """The ``lang`` label of a code; ``KeyError`` for an unknown kind, code or language."""
         return self.labels[kind][code][lang]
+
+    def rules_for(self, categories: tuple[str, ...]) -> tuple[Rule, ...]:
+        """The rules whose condition can hold for a contact with these categories, in table
+        order: a rule that needs one of some categories (``Rule.requires``) is left out when
+        the contact has none of them. Routing evaluates every rule for every contact, and most
+        rules are about one category, so this skips most condition calls; the result is
+        memoised per categories tuple (a small space: the categories a contact is filed under).
+        """
+        found = self._rules_by_categories.get(categories)
+        if found is None:
+            present = frozenset(categories)
+            found = tuple(rule for rule in self.rules
+                          if rule.requires is None or not rule.requires.isdisjoint(present))
+            if len(self._rules_by_categories) >= _RULES_MEMO_LIMIT:
+                self._rules_by_categories.clear()
+            self._rules_by_categories[categories] = found
+        return found
 
     def is_routable(self, facts: Facts) -> bool:
         """routing.md §3: routable contact type and an operator urgency that is routable."""
@@ -527,6 +554,7 @@ class _Builder:
             lead=spec["lead"],
             lead_only_if_alone=spec.get("lead_only_if_alone", False),
             condition=compiler.compile(spec["when"], f"{where}.when"),
+            requires=compiler.required_categories(spec["when"]),
         )
 
     def _coded(self, compiler: ConditionCompiler, section: str) -> tuple[CodedCondition, ...]:

@@ -89,6 +89,10 @@ class ConditionCompiler:
         predicate: Predicate = compile_operator(node, f"{where}.{operator}", outcome)
         return predicate
 
+    def required_categories(self, node: Mapping[str, Any]) -> frozenset[str] | None:
+        """See :func:`required_categories`."""
+        return required_categories(node, self._vocabulary.category_groups)
+
     def _fail(self, problem: str) -> Predicate:
         self._problems.append(problem)
         return _never
@@ -189,6 +193,36 @@ class ConditionCompiler:
     def _op_rule(self, node: Mapping[str, Any], where: str, outcome: bool) -> Predicate:
         codes = self._known(node["rule"], self._vocabulary.rules, "rule", where)
         return lambda facts, out: not codes.isdisjoint(out.fired)
+
+
+def required_categories(node: Mapping[str, Any],
+                        groups: Mapping[str, frozenset[str]]) -> frozenset[str] | None:
+    """Categories of which the contact must have at least one for ``node`` to hold, or
+    ``None`` when no such set follows from its shape (the condition may hold without any).
+
+    Routing uses this as a necessary condition only, to skip rules that cannot fire (see
+    ``Algorithm.rules_for``); the compiled predicate still decides. ``groups`` names the
+    category groups. A node that does not validate yields ``None`` (it never reaches routing).
+    """
+    operators = [key for key in node if key != "unknown"]
+    if len(operators) != 1:
+        return None
+    operator, value = operators[0], node[operators[0]]
+    if operator == "category":
+        return frozenset(_as_list(value))
+    if operator == "category_group":
+        return frozenset().union(*(groups.get(name, frozenset()) for name in _as_list(value)))
+    if operator == "all":
+        # Every part must hold: any part's requirement is the whole's; the narrowest is best.
+        found = [r for r in (required_categories(part, groups) for part in value) if r is not None]
+        return min(found, key=len) if found else None
+    if operator == "any":
+        # One part suffices: only when each part needs a category does the whole need one.
+        parts = [required_categories(part, groups) for part in value]
+        if not parts or any(part is None for part in parts):
+            return None
+        return frozenset().union(*(part for part in parts if part is not None))
+    return None  # "not", facts other than categories, outcomes
 
 
 def _as_list(value: str | Sequence[str]) -> list[str]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from .algorithm import Algorithm, Duration, Rule, ServiceCap, WallClock
@@ -23,27 +24,142 @@ def route(facts: Facts, algorithm: Algorithm, calendar: WorkingCalendar,
 
     Deadlines count from ``facts.submitted_at``. Pure: the same arguments give an equal
     decision.
+
+    Everything but the deadlines depends only on the facts the conditions read (never on the
+    time, the region or the district), and contacts repeat the same few situations all day:
+    that part is worked out once per situation (``_plan``) and remembered on the algorithm;
+    each call then only counts the deadlines. A decision with no deadline at all (not routable,
+    or no rule matched) is remembered whole: it is immutable and equal either way.
     """
-    if not algorithm.is_routable(facts):
-        return _not_routable(facts, algorithm)
-    fired = [rule for rule in algorithm.rules if rule.condition(facts, NO_OUTCOME)]
-    urgency = _final_urgency(facts, fired, algorithm)
-    clock = _DeadlineClock(facts.submitted_at, calendar, tz)
-    referrals = _proposals(_merge(fired, facts, algorithm), urgency, algorithm, clock)
-    outcome = Outcome(frozenset([rule.id for rule in fired]), urgency)
+    key = (facts.contact_type, facts.urgency, facts.categories, facts.child.age,
+           facts.child.flags, facts.perpetrator_relation, facts.flags, facts.place)
+    memo = algorithm.route_memo
+    plan = memo.get(key)
+    if plan is None:
+        plan = _plan(facts, algorithm)
+        if len(memo) >= _MEMO_LIMIT:
+            memo.clear()
+        memo[key] = plan
+    if isinstance(plan, Decision):
+        return plan
+    referrals, warnings = _deadlines(plan, facts.submitted_at, calendar, tz)
     return Decision(
         routable=True,
-        reason=None if referrals else REASON_NO_RULE_MATCHED,
+        reason=None,
         algorithm_version=algorithm.version,
-        urgency=urgency,
-        lead=_lead(fired) if referrals else None,
-        matched_rules=tuple([rule.id for rule in fired]),
+        urgency=plan.urgency,
+        lead=plan.lead,
+        matched_rules=plan.matched_rules,
         referrals=referrals,
-        instructions=tuple([i.code for i in algorithm.instructions
-                            if i.condition(facts, outcome)]),
-        registers=tuple([r.code for r in algorithm.registers if r.condition(facts, outcome)]),
-        calendar_warnings=tuple(sorted(clock.uncovered_years)),
+        instructions=plan.instructions,
+        registers=plan.registers,
+        calendar_warnings=warnings,
     )
+
+
+# A deadline term: a wall-clock delta, or (delta None) a number of working days.
+_Term = tuple[timedelta | None, int]
+# Situations remembered per algorithm (each a few hundred bytes); cleared when full.
+_MEMO_LIMIT = 16_384
+
+
+@dataclass(frozen=True, slots=True)
+class _Service:
+    agency: str
+    service: str
+    mandatory: bool
+    rules: tuple[str, ...]
+    acknowledge: tuple[int, ...]  # indexes into _Plan.terms: the earliest of these (and of
+    act: tuple[int, ...]  # ``act``) is the acknowledgement deadline; of ``act``, the action's
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A routable decision without its deadlines."""
+
+    urgency: str
+    lead: str | None
+    matched_rules: tuple[str, ...]
+    instructions: tuple[str, ...]
+    registers: tuple[str, ...]
+    terms: tuple[_Term, ...]  # every distinct deadline term the services need
+    services: tuple[_Service, ...]
+
+
+def _plan(facts: Facts, algorithm: Algorithm) -> _Plan | Decision:
+    """routing.md §3, §4, §6, §7 for one situation, with deadlines left as terms."""
+    if not algorithm.is_routable(facts):
+        return _not_routable(facts, algorithm)
+    fired = [rule for rule in algorithm.rules_for(facts.categories)
+             if rule.condition(facts, NO_OUTCOME)]
+    urgency = _final_urgency(facts, fired, algorithm)
+    merged = _merge(fired, facts, algorithm)
+    outcome = Outcome(frozenset([rule.id for rule in fired]), urgency)
+    matched = tuple([rule.id for rule in fired])
+    instructions = tuple([i.code for i in algorithm.instructions if i.condition(facts, outcome)])
+    registers = tuple([r.code for r in algorithm.registers if r.condition(facts, outcome)])
+    if not merged:
+        return Decision(routable=True, reason=REASON_NO_RULE_MATCHED,
+                        algorithm_version=algorithm.version, urgency=urgency, lead=None,
+                        matched_rules=matched, referrals=(), instructions=instructions,
+                        registers=registers, calendar_warnings=())
+    terms, services = _services(merged, urgency, algorithm)
+    return _Plan(urgency=urgency, lead=_lead(fired), matched_rules=matched,
+                 instructions=instructions, registers=registers, terms=terms, services=services)
+
+
+def _term(duration: Duration) -> _Term:
+    if isinstance(duration, WallClock):
+        return duration.delta, 0
+    return None, duration.count
+
+
+def _services(merged: _Merged, urgency: str,
+              algorithm: Algorithm) -> tuple[tuple[_Term, ...], tuple[_Service, ...]]:
+    deadlines = algorithm.deadlines[urgency]  # a final urgency is always a routable one
+    terms: dict[_Term, int] = {}
+
+    def index(duration: Duration) -> int:
+        return terms.setdefault(_term(duration), len(terms))
+
+    base_ack, base_act = index(deadlines.acknowledge), index(deadlines.act)
+    caps = algorithm.service_caps
+    services = []
+    for service, (agency, mandatory, rules) in merged.items():
+        ack, act = [base_ack], [base_act]
+        cap = caps.get(service)
+        if cap is not None and cap.acknowledge is not None:
+            ack.append(index(cap.acknowledge))
+        if cap is not None and cap.act is not None:
+            act.append(index(cap.act))
+        services.append(_Service(agency, service, mandatory, rules, tuple(ack), tuple(act)))
+    return tuple(terms), tuple(services)
+
+
+def _deadlines(plan: _Plan, start: datetime, calendar: WorkingCalendar,
+               tz: ZoneInfo) -> tuple[tuple[ReferralProposal, ...], tuple[int, ...]]:
+    """The proposals with their deadlines from ``start``, and the calendar's uncovered years.
+    Each distinct term is counted once per decision."""
+    dues: list[datetime] = []
+    uncovered: set[int] = set()
+    for delta, days in plan.terms:
+        if delta is not None:
+            dues.append(start + delta)
+        else:
+            result = calendar.add_working_days_checked(start, days, tz)
+            uncovered.update(result.uncovered_years)
+            dues.append(result.at)
+    proposals = []
+    for s in plan.services:
+        act = dues[s.act[0]] if len(s.act) == 1 else min([dues[i] for i in s.act])
+        ack = min(act, dues[s.acknowledge[0]] if len(s.acknowledge) == 1
+                  else min([dues[i] for i in s.acknowledge]))
+        proposals.append(ReferralProposal(
+            agency=s.agency, service=s.service, mandatory=s.mandatory, rules=s.rules,
+            ack_due_at=ack,  # an acknowledgement is never due after the first action
+            action_due_at=act,
+        ))
+    return tuple(proposals), tuple(sorted(uncovered)) if uncovered else ()
 
 
 def _not_routable(facts: Facts, algorithm: Algorithm) -> Decision:
@@ -103,28 +219,6 @@ def _lead(fired: list[Rule]) -> str | None:
         if not rule.lead_only_if_alone or len(fired) == 1:
             return rule.lead
     return fired[0].lead if fired else None
-
-
-def _proposals(merged: _Merged, urgency: str, algorithm: Algorithm,
-               clock: _DeadlineClock) -> tuple[ReferralProposal, ...]:
-    if not merged:
-        return ()
-    deadlines = algorithm.deadlines[urgency]  # a final urgency is always a routable one
-    base = clock.due(deadlines.acknowledge), clock.due(deadlines.act)
-    caps = algorithm.service_caps
-    proposals = []
-    for service, (agency, mandatory, rules) in merged.items():
-        cap = caps.get(service)
-        ack, act = base if cap is None else _capped(*base, cap, clock)
-        proposals.append(ReferralProposal(
-            agency=agency,
-            service=service,
-            mandatory=mandatory,
-            rules=rules,
-            ack_due_at=min(ack, act),  # an acknowledgement is never due after the first action
-            action_due_at=act,
-        ))
-    return tuple(proposals)
 
 
 def _capped(ack: datetime, act: datetime, cap: ServiceCap,

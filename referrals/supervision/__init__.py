@@ -15,9 +15,10 @@ def init_app(app: Flask) -> None:
     from core.roles import Role
     from core.templating import add_navigation
     from core.views import register_home
-    from referrals.supervision import display, views
+    from referrals.supervision import display, snapshots, views
 
     app.register_blueprint(views.bp)
+    app.cli.add_command(snapshots.supervision_cli)
     # After intake's init_app, which made the operator's queue the home of both helpline roles.
     register_home(app, {Role.SUPERVISOR}, views.supervisor_home)
     register_home(app, {Role.AUDITOR}, views.auditor_home)

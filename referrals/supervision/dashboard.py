@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 
-from referrals.supervision import charts, display, stats
+from referrals.supervision import charts, display, snapshots, stats
 
 DEFAULT_DAYS: Final = 7  # the live view; longer periods are the supervisor's choice
 MAX_DAYS: Final = 366 * 2
@@ -62,18 +62,20 @@ class Dashboard:
     regions: list[stats.Timing]  # per agency and region
     recent_break_glass: list[stats.BreakGlassEntry]
     charts: dict[str, charts.BarChart]
+    timing_as_of: datetime | None = None  # the snapshot's moment (long periods); None: live
 
 
 def build(scope: stats.Scope, choice: PeriodChoice, now: datetime) -> Dashboard:
-    """The five statements of the dashboard, then its charts (no further queries)."""
+    """The five statements of the dashboard (four over a long period whose figures a snapshot
+    holds, see ``snapshots``), then its charts (no further queries)."""
     stats.prepare_for_reports()
     queues = stats.queues(scope, now)
-    rows = stats.timing(scope, choice.period, now)
-    totals = [row for row in rows if row.total]
+    figures = snapshots.timing(scope, choice.period, now)
+    totals = [row for row in figures.rows if row.total]
     return Dashboard(
-        queues=queues, totals=totals, regions=[row for row in rows if not row.total],
+        queues=queues, totals=totals, regions=[row for row in figures.rows if not row.total],
         recent_break_glass=stats.recent_break_glass(now),
-        charts=build_charts(queues, totals),
+        charts=build_charts(queues, totals), timing_as_of=figures.as_of,
     )
 
 

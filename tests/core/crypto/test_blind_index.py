@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import statistics
-import time
 import unicodedata
 
 import pytest
@@ -267,19 +265,10 @@ def test_repr_shows_no_key(ring: KeyRing, indexer: BlindIndexer) -> None:
     assert ring.index_key(1, "phone").hex() not in repr(indexer)
 
 
-# --- cost -------------------------------------------------------------------------------------
+# --- cost (its timing is measured by benchmarks/bench_crypto.py, not here: wall-clock
+# assertions fail on a loaded machine) ----------------------------------------------------
 
 
 def test_work_factor_parameters_are_the_documented_ones() -> None:
     assert (blind_index_module.SCRYPT_N, blind_index_module.SCRYPT_R) == (2**9, 8)
     assert blind_index_module.SCRYPT_P == 1
-
-
-def test_cost_per_value_stays_within_a_loose_budget(indexer: BlindIndexer) -> None:
-    """~1.4 ms measured; fail only on an order-of-magnitude regression (CI noise is large)."""
-    timings = []
-    for i in range(15):
-        start = time.perf_counter()
-        indexer.compute("phone", f"+770112345{i:02d}")
-        timings.append(time.perf_counter() - start)
-    assert statistics.median(timings) < 0.020
