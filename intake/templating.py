@@ -74,7 +74,7 @@ def localtime(moment: datetime | None) -> str:
 @lru_cache(maxsize=16)
 def _short_patterns(locale_name: str) -> tuple[str, DateTimePattern, DateTimePattern]:
     locale = Locale.parse(locale_name)
-    return (get_datetime_format("short", locale=locale).replace("'", ""),
+    return (str(get_datetime_format("short", locale=locale)).replace("'", ""),
             parse_pattern(get_date_format("short", locale=locale)),
             parse_pattern(get_time_format("short", locale=locale)))
 
