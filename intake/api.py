@@ -32,7 +32,8 @@ def created_json(submission: Submission, viewer: User) -> dict[str, Any]:
 
     contact = submission.contact
     case = contact.case
-    stored = contact_decision(contact)
+    stored = (dict(submission.decision_row.decision) if submission.decision_row is not None
+              else contact_decision(contact))
     return {
         "id": contact.id, "case_id": contact.case_id,
         "case_number": case.number if case else None,

@@ -41,6 +41,19 @@ def label(kind: str, code: str | None) -> str:
     """The viewer's-language label of a code; the code itself if nothing labels it."""
     if code is None:
         return ""
+    if not has_request_context():
+        return _label(kind, code)
+    # A page labels the same few codes hundreds of times: translate each once per request
+    # (and per language, for the emails a request writes in their readers' language).
+    key = (current_language(), kind, code)
+    memo: dict[tuple[str, str, str], str] = g.setdefault("code_labels", {})
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = _label(kind, code)
+    return found
+
+
+def _label(kind: str, code: str) -> str:
     own = OWN_LABELS.get(kind)
     if own is not None:
         return str(own.get(code, code))

@@ -7,7 +7,7 @@ these methods as ``app.extensions["senim.routing"]`` in its ``init_app``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -27,6 +27,10 @@ class RoutingPort(Protocol):
 
     def unit_for(self, service: str, region: str | None, district: str | None) -> AgencyUnit | None:
         """The unit a referral for ``service`` would reach (routing.md §5), or None."""
+
+    def units_for(self, services: Sequence[str], region: str | None,
+                  district: str | None) -> dict[str, AgencyUnit | None]:
+        """``unit_for`` for several services at once (one query for all their units)."""
 
     def deadlines(self, service: str, urgency: str, start: datetime) -> tuple[datetime, datetime]:
         """(acknowledge, act) for a referral added by hand."""

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, text, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
 from core import audit, permissions
@@ -18,6 +19,7 @@ from core.api import schema_errors
 from core.clock import utcnow
 from core.extensions import db
 from core.models import User
+from core.read_once import read_once
 from core.validation import InvalidIIN, InvalidPhone, normalize_phone, validate_iin
 from intake.models import CASE_OPEN, NO_CASE_TYPES, Case, CaseEvent, Child, Contact, Counter, RoutingDecision
 from intake.ports import routing
@@ -69,6 +71,7 @@ class Submission:
     changes: ReferralChanges = field(default_factory=ReferralChanges)
     actor: User | None = None
     now: datetime | None = None
+    opened_case: bool = False  # the contact opened its case (which then has no referrals yet)
 
 
 @dataclass(frozen=True)
@@ -245,10 +248,18 @@ def submit_contact(data: Any, actor: User, *, idempotency_key: str | None = None
     existing = _replayed(actor, idempotency_key, digest)
     if existing is not None:
         return Submission(existing, created=False)
+    with read_once():  # the algorithm and calendar, asked for a dozen times, are read once
+        return _submit(data, actor, now, idempotency_key, digest)
+
+
+def _submit(data: Any, actor: User, now: datetime, idempotency_key: str | None,
+            digest: str) -> Submission:
     valid = validate_contact(data, actor, now)
     try:
-        submission = _store(valid, actor, now, idempotency_key, digest)
-        db.session.commit()
+        with audit.batched():  # the entries go in last, so the append lock is held briefly
+            submission = _store(valid, actor, now, idempotency_key, digest)
+            db.session.flush()
+        _commit_keeping_state()
     except IntegrityError:
         # A double click that raced us: the other request committed the same key first.
         db.session.rollback()
@@ -257,6 +268,18 @@ def submit_contact(data: Any, actor: User, *, idempotency_key: str | None = None
             raise
         return Submission(existing, created=False)
     return submission
+
+
+def _commit_keeping_state() -> None:
+    """Commit without expiring what was just written: the response is built from these
+    objects, and reading back the contact, case, decision and every referral with its events
+    would cost as many queries again. They hold exactly what was flushed and committed."""
+    session = db.session()
+    expire, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
 
 
 def _store(valid: ValidContact, actor: User, now: datetime, key: str | None,
@@ -280,7 +303,8 @@ def _store(valid: ValidContact, actor: User, now: datetime, key: str | None,
     audit.record("routing.decided", object_type="routing_decision", object_id=decision_row.id,
                  actor=actor, details={"case": contact.case_id,
                                        "version": valid.decision.algorithm_version})
-    submission = Submission(contact, True, valid.decision, decision_row, valid.changes, actor, now)
+    submission = Submission(contact, True, valid.decision, decision_row, valid.changes, actor, now,
+                            opened_case=valid.case is None and contact.case is not None)
     if contact.case_id is not None:
         from flask import current_app
 
@@ -314,6 +338,16 @@ def _new_contact(valid: ValidContact, actor: User, now: datetime, key: str | Non
 def next_case_number(now: datetime) -> str:
     """Year-prefixed, gapless per year in practice (a rolled-back submission leaves a gap)."""
     name = f"case-{now.year}"
+    if db.session.get_bind().dialect.name == "postgresql":
+        # In a short transaction of its own: the counter row's lock then ends at once instead of
+        # making every concurrent submission wait until this one commits. Its commit need not
+        # wait for the disk: the submission's own commit flushes the log up to and past it, so
+        # a number can only be lost (a gap) together with a submission that never committed.
+        with db.engine.connect() as connection:
+            connection.execute(text("SET LOCAL synchronous_commit TO OFF"))
+            allocated = _allocate_postgresql(connection, name)
+            connection.commit()
+        return f"{now.year}-{allocated:06d}"
     for _ in range(3):
         value = db.session.execute(
             update(Counter).where(Counter.name == name).values(value=Counter.value + 1)
@@ -326,6 +360,15 @@ def next_case_number(now: datetime) -> str:
         except IntegrityError:
             pass  # another transaction created it; take the UPDATE path again
     raise RuntimeError("could not allocate a case number")
+
+
+def _allocate_postgresql(connection: Connection, name: str) -> int:
+    counters = Counter.__table__
+    statement = (postgresql.insert(counters).values(name=name, value=1)
+                 .on_conflict_do_update(index_elements=[counters.c.name],
+                                        set_={"value": counters.c.value + 1})
+                 .returning(counters.c.value))
+    return int(connection.execute(statement).scalar_one())
 
 
 def _child_from(data: Mapping[str, Any], iin: str | None, child: Child | None) -> Child:
@@ -350,7 +393,8 @@ def _open_case(valid: ValidContact, actor: User, now: datetime) -> Case:
     child = _child_from(valid.data, valid.iin, None)
     db.session.add(child)
     case = Case(number=next_case_number(now), status=CASE_OPEN, child=child,
-                region=child.region, district=child.district, opened_at=now, opened_by=actor.id)
+                region=child.region, district=child.district, opened_at=now, opened_by=actor.id,
+                referrals=[])  # known to be empty: referrals are added to it without a read
     db.session.add(case)
     db.session.add(CaseEvent(case_id=case.id, at=now, type="opened", actor_id=actor.id,
                              actor_role=actor.role))

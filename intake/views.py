@@ -22,6 +22,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from core import audit, permissions, reference
@@ -223,6 +224,15 @@ def _lookup_into(found: dict[str, Case], user: User, value: str, field: str) -> 
             found.setdefault(case.id, case)
 
 
+def _load_timeline(case: Case) -> None:
+    """The case's contacts, events and referrals with their events, one query per kind: the
+    page shows them all, and loading each referral's events on first use was a query each."""
+    referral = Case.referrals.property.mapper.class_  # declared in referrals, not imported here
+    db.session.scalars(select(Case).where(Case.id == case.id).options(
+        selectinload(Case.contacts), selectinload(Case.events),
+        selectinload(Case.referrals).selectinload(referral.events))).all()
+
+
 def visible_case_or_404(case_id: str, user: User) -> Case:
     case = db.session.get(Case, case_id)
     if case is None:
@@ -237,6 +247,7 @@ def visible_case_or_404(case_id: str, user: User) -> Case:
 def case_page(case_id: str) -> str:
     user: User = g.user
     case = visible_case_or_404(case_id, user)
+    _load_timeline(case)
     reset_decrypted_fields()
     view = viewer_field_view(user, case)
     html = render_template("intake/case.html", case=case, view=view,
@@ -287,7 +298,8 @@ def operator_home(user: User) -> str:
     """The operator's queue: their open cases with the next deadline, and unfinished drafts."""
     open_cases = list(db.session.scalars(
         queries.case_scope(user).where(Case.status == "open", Case.opened_by == user.id)
-        .order_by(Case.opened_at.desc()).limit(PAGE_SIZE)))
+        .order_by(Case.opened_at.desc()).limit(PAGE_SIZE)
+        .options(selectinload(Case.referrals))))  # for each row's next deadline
     recent = db.session.scalars(select(Contact).where(
         Contact.submitted_by == user.id, Contact.contact_type.in_(NO_CASE_TYPES))
         .order_by(Contact.received_at.desc()).limit(10))

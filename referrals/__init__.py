@@ -11,7 +11,17 @@ if TYPE_CHECKING:  # the routing engine below this package must import without F
 def init_app(app: Flask) -> None:
     # models registers the tables and routing_api its API operation, both on import.
     from intake.signals import case_submitted, referrals_requested
-    from referrals import admin, demo, handoffs, models, routing_api, routing_cli, supervision  # noqa: F401
+    from referrals import (  # noqa: F401
+        admin,
+        demo,
+        directory,
+        handoffs,
+        models,
+        routing_api,
+        routing_cli,
+        routing_service,
+        supervision,
+    )
     from referrals.handoffs import creation
     from referrals.port import ReferralsRouting
 
@@ -19,6 +29,8 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(routing_cli.route_command)
     admin.init_app(app)
     app.extensions["senim.routing"] = ReferralsRouting()
+    directory.install()
+    routing_service.install()
     # Connected once per process (blinker keeps weak references to functions; these are
     # module-level, so they live as long as the process).
     case_submitted.connect(creation.on_case_submitted)

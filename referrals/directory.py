@@ -8,19 +8,24 @@ one-unit-per-service-and-area rule below is what keeps that resolution determini
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from threading import Lock
 from typing import Any, Protocol
 
-from flask import has_request_context
+from flask import current_app, has_request_context
 from flask_babel import gettext
-from sqlalchemy import Select, select
+from sqlalchemy import Connection, Select, event, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, SessionTransaction, lazyload
 
 from core import audit, reference
 from core.extensions import db
 from core.i18n import current_language
 from core.models import AgencyUnit, UnitService
+from intake.models import Counter
 from referrals.routing import Algorithm, default_algorithm
 from referrals.routing_service import current_algorithm
 
@@ -58,11 +63,141 @@ def agency_of(service: str) -> str:
 
 def resolve_unit(service: str, region: str, district: str | None) -> AgencyUnit | None:
     """The unit that receives a referral for ``service`` about a child in this area (§5)."""
+    return resolve_units([service], region, district)[service]
+
+
+def resolve_units(services: Sequence[str], region: str,
+                  district: str | None) -> dict[str, AgencyUnit | None]:
+    """The receiving unit of each service for a child in this area, loaded in one query.
+
+    Resolution reads the cached directory (see ``_Directory``); the units themselves come from
+    the session, so callers work with the same objects as everywhere else.
+    """
+    if db.session.info.get(_CHANGED):
+        # This transaction changed the directory and has not committed: answer from its own
+        # view of the tables, and keep that uncommitted view out of the shared cache.
+        chosen = {s: _offering_id(s, region, district) for s in services}
+    else:
+        directory = _directory()
+        chosen = {s: directory.unit_for(s, region, district) for s in services}
+    wanted = {unit_id for unit_id in chosen.values() if unit_id is not None}
+    units: dict[str, AgencyUnit] = {}
+    if wanted:
+        # The services of a receiving unit are not needed to route to it; they load if asked.
+        query = (select(AgencyUnit).where(AgencyUnit.id.in_(sorted(wanted)))
+                 .options(lazyload(AgencyUnit.service_rows)))
+        units = {unit.id: unit for unit in db.session.scalars(query)}
+    return {s: units.get(unit_id) if unit_id else None for s, unit_id in chosen.items()}
+
+
+def _offering_id(service: str, region: str, district: str | None) -> str | None:
     if district:
         unit = db.session.scalar(_offering(service, region, district))
         if unit is not None:
-            return unit
-    return db.session.scalar(_offering(service, region, None))
+            return unit.id
+    unit = db.session.scalar(_offering(service, region, None))
+    return unit.id if unit is not None else None
+
+
+# ---- the cached directory -----------------------------------------------------------------------
+#
+# Resolving with two queries per referral cost about 15 ms each (issue 13). The directory is
+# small (a few thousand service offers for the whole country) and changes rarely, so each
+# process keeps it in memory, keyed by a version the database holds: every flush that writes
+# an AgencyUnit or UnitService bumps the "directory" counter in the same transaction, and a
+# resolution reads that counter (one indexed row) to know whether its copy is current. A process
+# also counts its own directory flushes, which covers tables emptied and refilled underneath
+# (the tests do that between tests, resetting the counter).
+
+DIRECTORY_COUNTER = "directory"
+_CHANGED = "senim.directory_changed"  # session.info: this transaction wrote the directory
+_generation = itertools.count(1)
+_local_generation = 0
+_cache_lock = Lock()
+
+
+@dataclass(frozen=True)
+class _Directory:
+    version: tuple[int | None, int]
+    # (service, region, district or None) -> the id of the unit offering it there
+    offers: dict[tuple[str, str, str | None], str]
+
+    def unit_for(self, service: str, region: str, district: str | None) -> str | None:
+        if district:
+            found = self.offers.get((service, region, district))
+            if found is not None:
+                return found
+        return self.offers.get((service, region, None))
+
+
+def _directory() -> _Directory:
+    version = (_stored_version(), _local_generation)
+    cache: dict[str, _Directory] = current_app.extensions.setdefault("senim.directory", {})
+    found = cache.get("current")
+    if found is not None and found.version == version:
+        return found
+    loaded = _Directory(version, _load_offers())
+    with _cache_lock:
+        cache["current"] = loaded
+    return loaded
+
+
+def _stored_version() -> int | None:
+    counters = Counter.__table__
+    return db.session.execute(select(counters.c.value).where(
+        counters.c.name == DIRECTORY_COUNTER)).scalar()
+
+
+def _load_offers() -> dict[tuple[str, str, str | None], str]:
+    rows = db.session.execute(
+        select(UnitService.service, AgencyUnit.agency, AgencyUnit.region, AgencyUnit.district,
+               AgencyUnit.id)
+        .join(AgencyUnit, UnitService.unit_id == AgencyUnit.id)
+        .where(AgencyUnit.active.is_(True))
+        # The one-unit rule makes each offer unique; the order only guards data saved before it.
+        .order_by(AgencyUnit.created_at, AgencyUnit.id))
+    offers: dict[tuple[str, str, str | None], str] = {}
+    for service, agency, region, district, unit_id in rows:
+        if agency_of(service) == agency:
+            offers.setdefault((service, region, district), unit_id)
+    return offers
+
+
+def _after_flush(session: Session, flush_context: Any) -> None:
+    touched = itertools.chain(session.new, session.dirty, session.deleted)
+    if not any(isinstance(obj, AgencyUnit | UnitService) for obj in touched):
+        return
+    global _local_generation
+    _local_generation = next(_generation)
+    session.info[_CHANGED] = True
+    _bump_stored_version(session.connection())
+
+
+def _bump_stored_version(connection: Connection) -> None:
+    counters = Counter.__table__
+    bumped = connection.execute(update(counters).where(counters.c.name == DIRECTORY_COUNTER)
+                                .values(value=counters.c.value + 1))
+    if bumped.rowcount == 0:
+        dialect = connection.dialect.name
+        upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = upsert(counters).values(name=DIRECTORY_COUNTER, value=1)
+        connection.execute(statement.on_conflict_do_update(
+            index_elements=[counters.c.name], set_={"value": counters.c.value + 1}))
+
+
+def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None and session.info.pop(_CHANGED, None):
+        # Committed or rolled back, the process's copy may hold neither version: reload.
+        global _local_generation
+        _local_generation = next(_generation)
+
+
+def install() -> None:
+    """Once per process: several apps (tests, the live server) share the Session class."""
+    for name, hook in (("after_flush", _after_flush),
+                       ("after_transaction_end", _after_transaction_end)):
+        if not event.contains(Session, name, hook):
+            event.listen(Session, name, hook)
 
 
 def _offering(service: str, region: str, district: str | None) -> Select[Any]:

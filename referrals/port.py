@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +36,14 @@ class ReferralsRouting:
         if not region:
             return None
         return directory.resolve_unit(service, region, district)
+
+    def units_for(self, services: Sequence[str], region: str | None,
+                  district: str | None) -> dict[str, AgencyUnit | None]:
+        from referrals import directory
+
+        if not region:
+            return dict.fromkeys(services)
+        return directory.resolve_units(services, region, district)
 
     def deadlines(self, service: str, urgency: str, start: datetime) -> tuple[datetime, datetime]:
         from referrals import routing_service

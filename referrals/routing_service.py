@@ -7,6 +7,7 @@ Flask feeds it values. Nothing here commits: callers own the transaction (archit
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,13 +19,15 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from core import audit, reference
 from core.clock import utcnow
 from core.extensions import db
 from core.models import User
+from core.read_once import forget, remembered
 from referrals.models import AlgorithmVersion, CalendarDayOff
 from referrals.routing import (
     Algorithm,
@@ -103,8 +106,11 @@ def geography() -> Geography:
 
 def working_calendar() -> WorkingCalendar:
     """The days off of core/data/holidays-KZ.csv plus those administrators added."""
-    added = frozenset(db.session.scalars(select(CalendarDayOff.date)))
-    return _calendar(added)
+    return remembered("calendar", _load_calendar)
+
+
+def _load_calendar() -> WorkingCalendar:
+    return _calendar(frozenset(db.session.scalars(select(CalendarDayOff.date))))
 
 
 @lru_cache(maxsize=8)
@@ -119,6 +125,26 @@ def uncovered_years_warning() -> tuple[int, ...]:
     are skipped there, so administrators must add the year's days off)."""
     this_year = utcnow().astimezone(timezone()).year
     return working_calendar().missing_years(range(this_year, this_year + 2))
+
+
+# ---- read once per submission ----------------------------------------------------------------
+#
+# Inside core.read_once's block (a contact submission) the current algorithm and the calendar
+# are read once; a version published or a day added in the same session drops them at flush.
+
+_REMEMBERED = ("algorithm", "calendar")
+
+
+def _after_flush(session: Session, flush_context: Any) -> None:
+    touched = itertools.chain(session.new, session.dirty, session.deleted)
+    if any(isinstance(obj, AlgorithmVersion | CalendarDayOff) for obj in touched):
+        forget(session, *_REMEMBERED)
+
+
+def install() -> None:
+    """Once per process: several apps (tests, the live server) share the Session class."""
+    if not event.contains(Session, "after_flush", _after_flush):
+        event.listen(Session, "after_flush", _after_flush)
 
 
 # ---- algorithm versions -----------------------------------------------------------------------
@@ -152,6 +178,10 @@ def current_version_row() -> AlgorithmVersion | None:
 
 def current_algorithm() -> Algorithm:
     """The current published version, else the bundled default."""
+    return remembered("algorithm", _load_current_algorithm)
+
+
+def _load_current_algorithm() -> Algorithm:
     digest = db.session.scalar(
         select(AlgorithmVersion.digest).where(AlgorithmVersion.is_current))
     if digest is None:
@@ -273,6 +303,7 @@ def _store_current(algorithm: Algorithm, document_text: str, reason: str,
                    user: User) -> AlgorithmVersion:
     db.session.execute(update(AlgorithmVersion).where(AlgorithmVersion.is_current)
                        .values(is_current=False))
+    forget(db.session, *_REMEMBERED)
     row = AlgorithmVersion(version=algorithm.version, document=document_text,
                            digest=algorithm.digest, reason=reason, published_by=user.id,
                            is_current=True)

@@ -95,6 +95,7 @@ __all__ = [
     "Checkpoint",
     "CheckpointError",
     "VerifyResult",
+    "batched",
     "checkpoint_store",
     "record",
     "verify",
@@ -106,6 +107,8 @@ __all__ = [
 # lock keys are global to the database, so this one must stay unique to the audit chain.
 APPEND_LOCK_KEY: Final = 0x53454E494D_A0D1
 VERIFY_BATCH: Final = 10_000  # rows per round trip while verifying
+_BATCH: Final = "senim.audit_batch"  # session.info: entries waiting for the end of batched()
+_HEAD: Final = "senim.audit_head"  # session.info: (position, sequence, hash) appended last
 
 DetailValue = str | int | bool | None
 
@@ -144,7 +147,8 @@ def record(
 
     ``actor`` defaults to the signed-in user of the current request (none: a system job or an
     anonymous visitor). ``public=True`` marks a public endpoint: no client address is kept.
-    The returned object is a snapshot of the row and is not attached to the session.
+    The returned object is a snapshot of the row and is not attached to the session (inside
+    :func:`batched`, its sequence and hashes are filled in when the batch is appended).
     """
     values: dict[str, object] = {
         "action": _name(action, "action", ACTION_LENGTH),
@@ -154,19 +158,91 @@ def record(
         "details": _details(details),
         **_actor(actor if actor is not None else _current_user()),
         **_request_context(public),
+        "occurred_at": utcnow().astimezone(UTC),
     }
+    entry = AuditEntry(**values)
+    batch: list[AuditEntry] | None = db.session.info.get(_BATCH)
+    if batch is not None:
+        batch.append(entry)  # appended, and numbered, when the batch ends
+        return entry
+    _append([entry])
+    return entry
+
+
+@contextmanager
+def batched() -> Iterator[None]:
+    """Append the entries recorded inside the block together, when it ends without error.
+
+    For a request that records several entries while it writes many rows (a contact
+    submission: contact, decision, each referral): the append lock is then taken once, at the
+    end, just before the caller commits, instead of at the first entry, where it would make
+    every concurrent writer queue behind the rest of this transaction. The entries ``record``
+    returns inside the block get their sequence and hashes when the block ends. An exception
+    drops the batch (the caller's transaction rolls back with it). Nested blocks join the
+    outer one.
+    """
+    session = db.session
+    if session.info.get(_BATCH) is not None:
+        yield
+        return
+    batch: list[AuditEntry] = []
+    session.info[_BATCH] = batch
+    try:
+        yield
+    finally:
+        session.info.pop(_BATCH, None)
+    if batch:
+        _append(batch)
+
+
+def _append(entries: Sequence[AuditEntry]) -> None:
+    """Number, hash and insert ``entries`` at the head of the chain, in one statement."""
     session = db.session
     with session.no_autoflush:  # the caller's pending objects are theirs to flush
         connection = session.connection()
-        _serialise_appends(connection)
-        head_sequence, head_hash = _head(connection)
-        values.update(sequence=head_sequence + 1, prev_hash=head_hash,
-                      occurred_at=utcnow().astimezone(UTC))
-        values["hash"] = entry_hash(values)
+        sequence, prev_hash = _locked_head(session, connection)
+        rows = []
+        for entry in entries:
+            values = _row_values(entry)
+            sequence += 1
+            values.update(sequence=sequence, prev_hash=prev_hash)
+            digest = entry_hash(values)
+            values["hash"] = digest
+            entry.sequence, entry.prev_hash, entry.hash = sequence, prev_hash, digest
+            prev_hash = digest
+            rows.append(values)
         # A Core INSERT runs at once, inside the session's transaction: the next append in the
-        # same transaction then reads this entry as the head.
-        session.execute(insert(AuditEntry.__table__).values(**values))
-    return AuditEntry(**values)
+        # same transaction continues from this head (kept in session.info, see _locked_head).
+        session.execute(insert(AuditEntry.__table__), rows)
+    session.info[_HEAD] = (_position(connection), sequence, prev_hash)
+
+
+_ROW_KEYS: Final = tuple(column.key for column in AuditEntry.__table__.columns)
+
+
+def _row_values(entry: AuditEntry) -> dict[str, object]:
+    return {key: getattr(entry, key) for key in _ROW_KEYS
+            if key not in ("sequence", "prev_hash", "hash")}
+
+
+def _locked_head(session: Any, connection: Connection) -> tuple[int, str]:
+    """The chain's head, with the append lock held until the transaction ends.
+
+    The first append of a transaction takes the lock and reads the head; later ones in the
+    same transaction already hold the lock (nobody else can append), so the head is the entry
+    they wrote last. The memo names the transaction and savepoint it was written in and counts
+    only there: a savepoint that ended may have rolled entries back, so the head is read again.
+    """
+    memo = session.info.get(_HEAD)
+    if memo is not None and memo[0] == _position(connection):
+        return int(memo[1]), str(memo[2])
+    _serialise_appends(connection)
+    return _head(connection)
+
+
+def _position(connection: Connection) -> tuple[object, object]:
+    # The objects themselves (kept alive by the memo), so identity cannot be reused.
+    return connection.get_transaction(), connection.get_nested_transaction()
 
 
 def _serialise_appends(connection: Connection) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from core import audit
 from core.extensions import db
-from core.models import User
+from core.models import AgencyUnit, User
 from intake.models import Case
 from intake.ports import routing
 from intake.service import Submission
@@ -23,7 +23,9 @@ def on_case_submitted(sender: Any, submission: Submission, **_: Any) -> None:
     if decision is None or contact.case is None or submission.actor is None:
         return
     case, actor, now = contact.case, submission.actor, submission.now or contact.received_at
-    already_open = _open_services(case)
+    already_open = set() if submission.opened_case else _open_services(case)
+    decision_id = _decision_id(submission)
+    wanted: list[tuple[ReferralProposal, str | None]] = []
     for proposal in decision.referrals:
         removed = submission.changes.removed(proposal.service)
         if removed is not None:
@@ -31,29 +33,37 @@ def on_case_submitted(sender: Any, submission: Submission, **_: Any) -> None:
             audit.record("referral.removed_at_intake", object_type="case", object_id=case.id,
                          actor=actor,
                          details={"service": proposal.service, "mandatory": proposal.mandatory,
-                                  "decision": _decision_id(submission)})
+                                  "decision": decision_id})
             continue
         if proposal.service in already_open:
             continue  # a follow-up never duplicates a referral that is still open (§3)
-        _create(case, proposal, actor, now, contact.id, _decision_id(submission))
+        wanted.append((proposal, None))
     for added in submission.changes.add:
         if added.service in already_open:
             continue
         ack, act = routing().deadlines(added.service, decision.urgency or "P3", now)
         manual = ReferralProposal(agency=added.service.split(".", 1)[0], service=added.service,
                                   mandatory=False, rules=(), ack_due_at=ack, action_due_at=act)
-        referral = _create(case, manual, actor, now, contact.id, _decision_id(submission))
-        referral.manual = True
-        referral.manual_reason = added.reason
+        wanted.append((manual, added.reason))
+    units = routing().units_for([p.service for p, _ in wanted], case.region, case.district)
+    for proposal, manual_reason in wanted:
+        referral = _create(case, proposal, units[proposal.service], actor, now, contact.id,
+                           decision_id)
+        if manual_reason is not None:
+            referral.manual = True
+            referral.manual_reason = manual_reason
 
 
 def on_referrals_requested(sender: Any, case: Case, decision: Decision, decision_row: Any,
                            services: list[str], actor: User, now: datetime, **_: Any) -> None:
     """A correction changed the routing facts and the helpline applied the difference."""
     already_open = _open_services(case)
-    for proposal in decision.referrals:
-        if proposal.service in services and proposal.service not in already_open:
-            _create(case, proposal, actor, now, decision_row.contact_id, decision_row.id)
+    wanted = [p for p in decision.referrals
+              if p.service in services and p.service not in already_open]
+    units = routing().units_for([p.service for p in wanted], case.region, case.district)
+    for proposal in wanted:
+        _create(case, proposal, units[proposal.service], actor, now, decision_row.contact_id,
+                decision_row.id)
 
 
 def _decision_id(submission: Submission) -> str | None:
@@ -65,21 +75,24 @@ def _open_services(case: Case) -> set[str]:
         Referral.case_id == case.id, Referral.status.in_(OPEN_STATES))))
 
 
-def _create(case: Case, proposal: ReferralProposal, actor: User, now: datetime,
-            contact_id: str | None, decision_id: str | None) -> Referral:
-    unit = routing().unit_for(proposal.service, case.region, case.district)
+def _create(case: Case, proposal: ReferralProposal, unit: AgencyUnit | None, actor: User,
+            now: datetime, contact_id: str | None, decision_id: str | None) -> Referral:
+    # Relationships, not only keys: the case's referrals, the unit and the first event are then
+    # in memory for the notifications and the response, without reading them back.
     referral = Referral(
-        case_id=case.id, contact_id=contact_id, decision_id=decision_id,
-        agency=proposal.agency, service=proposal.service, unit_id=unit.id if unit else None,
+        case=case, case_id=case.id, contact_id=contact_id, decision_id=decision_id,
+        agency=proposal.agency, service=proposal.service, unit=unit,
+        unit_id=unit.id if unit else None,
         mandatory=proposal.mandatory, rules=list(proposal.rules),
         status=SENT if unit else UNASSIGNED, region=case.region, district=case.district,
         created_at=now, ack_due_at=proposal.ack_due_at, action_due_at=proposal.action_due_at,
+        manual=False, escalation_level=0,
     )
     db.session.add(referral)
     db.session.add(ReferralEvent(
-        referral_id=referral.id, at=now, action="created", actor_id=actor.id,
-        actor_role=actor.role, to_status=referral.status, to_unit_id=referral.unit_id))
+        referral=referral, referral_id=referral.id, at=now, action="created", actor_id=actor.id,
+        actor_role=actor.role, to_status=referral.status, to_unit_id=unit.id if unit else None))
     audit.record("referral.created", object_type="referral", object_id=referral.id, actor=actor,
                  details={"case": case.id, "service": proposal.service,
-                          "unit": referral.unit_id, "status": referral.status})
+                          "unit": unit.id if unit else None, "status": referral.status})
     return referral

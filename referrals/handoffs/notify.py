@@ -48,6 +48,7 @@ from referrals.handoffs.notification_models import (
 log = logging.getLogger(__name__)
 OUTBOX = "senim.outbox"
 NOTIFIED = "senim.notified_referrals"
+STAFF = "senim.unit_staff"  # session.info, during one flush: active users by unit id
 SMTP_TIMEOUT = 10
 
 
@@ -57,9 +58,31 @@ SMTP_TIMEOUT = 10
 def unit_users(unit_id: str | None, roles: Iterable[Role] = UNIT_ROLES) -> list[User]:
     if unit_id is None:
         return []
+    wanted = [r.value for r in roles]
+    staff = _known_staff(unit_id)
+    if staff is not None:
+        return [user for user in staff if user.role in wanted]
     return list(db.session.scalars(select(User).where(
         User.unit_id == unit_id, User.active.is_(True),
-        User.role.in_([r.value for r in roles])).order_by(User.username)))
+        User.role.in_(wanted)).order_by(User.username)))
+
+
+def _known_staff(unit_id: str) -> list[User] | None:
+    """The unit's active users when the current flush loaded them already (see _before_flush)."""
+    known: dict[str, list[User]] | None = db.session.info.get(STAFF)
+    return known.get(unit_id, []) if known is not None else None
+
+
+def _load_staff(unit_ids: Iterable[str]) -> dict[str, list[User]]:
+    """Active users of these units, by unit, in username order: one query for every referral
+    a flush announces, instead of two per referral."""
+    staff: dict[str, list[User]] = {}
+    ids = sorted(set(unit_ids))
+    if ids:
+        for user in db.session.scalars(select(User).where(
+                User.unit_id.in_(ids), User.active.is_(True)).order_by(User.username)):
+            staff.setdefault(str(user.unit_id), []).append(user)
+    return staff
 
 
 def supervisors_for(region: str | None) -> list[User]:
@@ -71,8 +94,13 @@ def supervisors_for(region: str | None) -> list[User]:
 
 
 def unit_language(unit_id: str) -> str:
-    languages = [lang for lang in db.session.scalars(select(User.language).where(
-        User.unit_id == unit_id, User.active.is_(True))) if lang in LANGUAGES]
+    staff = _known_staff(unit_id)
+    if staff is not None:
+        found = [user.language for user in staff]
+    else:
+        found = list(db.session.scalars(select(User.language).where(
+            User.unit_id == unit_id, User.active.is_(True)).order_by(User.username)))
+    languages = [lang for lang in found if lang in LANGUAGES]
     if not languages:
         return DEFAULT_LANGUAGE
     return Counter(languages).most_common(1)[0][0]
@@ -173,8 +201,22 @@ def _note_added(referral: Referral, actor: User) -> None:
 
 @dataclass(frozen=True)
 class Outgoing:
-    message: EmailMessage
+    to: str
+    sender: str
+    subject: str
+    body: str
     smtp_url: str | None
+
+    @property
+    def message(self) -> EmailMessage:
+        # Built only when it is sent: the email package's header handling costs more than
+        # rendering the text, and without SMTP the email only goes to the log.
+        message = EmailMessage()
+        message["To"] = self.to
+        message["From"] = self.sender
+        message["Subject"] = self.subject
+        message.set_content(self.body)
+        return message
 
 
 def referral_link(referral: Referral) -> str:
@@ -228,12 +270,9 @@ def _subject(template: str, context: dict[str, Any]) -> str:
 
 def queue_email(to: str, subject: str, body: str) -> None:
     config = current_app.config["SENIM"]
-    message = EmailMessage()
-    message["To"] = to
-    message["From"] = _sender(config.smtp_url, config.base_url)
-    message["Subject"] = subject
-    message.set_content(body)
-    db.session.info.setdefault(OUTBOX, []).append(Outgoing(message, config.smtp_url))
+    outgoing = Outgoing(to, _sender(config.smtp_url, config.base_url), subject, body,
+                        config.smtp_url)
+    db.session.info.setdefault(OUTBOX, []).append(outgoing)
 
 
 def _sender(smtp_url: str | None, base_url: str) -> str:
@@ -246,11 +285,12 @@ def _sender(smtp_url: str | None, base_url: str) -> str:
 
 def deliver(outgoing: Outgoing) -> None:
     """Send one email now; failures are logged, never raised (the action already happened)."""
-    message = outgoing.message
     if not outgoing.smtp_url:
+        body = outgoing.body if outgoing.body.endswith("\n") else outgoing.body + "\n"
         log.info("email (SENIM_SMTP_URL unset, not sent) to=%s subject=%s\n%s",
-                 message["To"], message["Subject"], message.get_content())
+                 outgoing.to, outgoing.subject, body)
         return
+    message = outgoing.message
     try:
         with _connect(outgoing.smtp_url) as smtp:
             smtp.send_message(message)
@@ -281,10 +321,17 @@ def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
     if not has_app_context():
         return
     notified: set[str] = session.info.setdefault(NOTIFIED, set())
-    for obj in list(session.new):
-        if isinstance(obj, Referral) and obj.status == SENT and obj.id not in notified:
-            notified.add(obj.id)
-            referral_sent(obj)
+    born = [obj for obj in session.new
+            if isinstance(obj, Referral) and obj.status == SENT and obj.id not in notified]
+    if not born:
+        return
+    session.info[STAFF] = _load_staff(r.unit_id for r in born if r.unit_id is not None)
+    try:
+        for referral in sorted(born, key=lambda r: r.id):  # ids grow with time: creation order
+            notified.add(referral.id)
+            referral_sent(referral)
+    finally:
+        session.info.pop(STAFF, None)
 
 
 def _after_commit(session: Session) -> None:
