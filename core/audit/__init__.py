@@ -145,7 +145,12 @@ def record(
     ``actor`` defaults to the signed-in user of the current request (none: a system job or an
     anonymous visitor). ``public=True`` marks a public endpoint: no client address is kept.
     The returned object is a snapshot of the row and is not attached to the session.
+    An entry made in a request authenticated by an API token names that token in ``details``
+    (``api_token``): the actor is the token's owner, and the entry says which credential acted.
     """
+    token_id = _api_token_id()
+    if token_id is not None:
+        details = {**(details or {}), "api_token": token_id}
     values: dict[str, object] = {
         "action": _name(action, "action", ACTION_LENGTH),
         **_object(object_type, object_id),
@@ -185,6 +190,13 @@ def _head(connection: Connection) -> tuple[int, str]:
         select(table.c.sequence, table.c.hash).order_by(table.c.sequence.desc()).limit(1)
     ).first()
     return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
+
+
+def _api_token_id() -> str | None:
+    if not has_request_context():
+        return None
+    token_id = g.get("api_token_id")
+    return str(token_id) if token_id else None
 
 
 def _current_user() -> User | None:

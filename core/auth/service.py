@@ -43,8 +43,10 @@ def reset_password(user: User, temporary: str) -> None:
 
 
 def disable(user: User) -> None:
-    user.active = False
-    user.end_all_sessions()
+    """Disable with no named actor (a system job); people go through ``disable_user``."""
+    from core.users_service import disable_user
+
+    disable_user(user, actor=None, via="system")
 
 
 def reset_second_factor(user: User) -> None:
