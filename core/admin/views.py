@@ -33,11 +33,12 @@ from wtforms import SelectChoice
 from core import audit, permissions, reference, users_service
 from core.admin.forms import AssignmentForm, EditUserForm, NewUserForm, TokenForm
 from core.auth import service as auth_service
+from core.auth import sessions
 from core.clock import utcnow
 from core.common_passwords import is_common
 from core.extensions import db
 from core.i18n import current_language
-from core.models import AgencyUnit, ApiToken, User
+from core.models import AgencyUnit, ApiToken, User, UserSession
 from core.roles import HELPLINE_ROLES, UNIT_ROLES, Role
 from core.users_service import UserError, create_token, create_user, max_token_days
 
@@ -485,3 +486,38 @@ def revoke_token(token_id: str) -> Response:
         db.session.commit()
     flash(_("The token is revoked."), "info")
     return redirect(url_for("admin.tokens"))
+
+
+# ---- sessions of a user ---------------------------------------------------------------------
+
+
+@bp.get("/users/<user_id>/sessions")
+def user_sessions(user_id: str) -> str:
+    user = get_or_404(User, user_id)
+    return render_template("core/sessions.html", owner=user, rows=sessions.live_sessions(user),
+                           current=g.get("user_session"), for_admin=True)
+
+
+@bp.post("/users/<user_id>/sessions/<session_id>/end")
+def end_user_session(user_id: str, session_id: str) -> Response:
+    user = get_or_404(User, user_id)
+    row = db.session.get(UserSession, session_id) if ID_PATTERN.match(session_id) else None
+    if row is None or not sessions.is_live(row, user):
+        abort(404)
+    sessions.end(row, "admin", actor=g.user)
+    db.session.commit()
+    flash(_("The session is ended."), "info")
+    return redirect(url_for("admin.user_sessions", user_id=user.id))
+
+
+@bp.post("/users/<user_id>/sessions/end-all")
+def end_user_sessions(user_id: str) -> Response:
+    user = get_or_404(User, user_id)
+    ended = sessions.end_all(user, "admin", actor=g.user)
+    db.session.commit()
+    flash(_("Sessions ended: %(count)s.", count=ended), "info")
+    return redirect(url_for("admin.user_sessions", user_id=user.id))
+
+
+permissions.register_endpoints({name: permissions.ADMIN_ONLY for name in (
+    "admin.user_sessions", "admin.end_user_session", "admin.end_user_sessions")})

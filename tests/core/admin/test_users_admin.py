@@ -575,7 +575,8 @@ def test_get_on_state_changing_routes_is_405(app: Flask, admin_client: FlaskClie
     target = create_user(Role.OPERATOR)
     post_only = [rule for rule in admin_rules(app, methods={"POST"}) if "GET" not in (rule.methods or ())]
     assert {rule.endpoint for rule in post_only} == {
-        "admin.disable_user", "admin.enable_user", "admin.reset_second_factor", "admin.reset_password"}
+        "admin.disable_user", "admin.enable_user", "admin.reset_second_factor", "admin.reset_password",
+        "admin.end_user_session", "admin.end_user_sessions"}
     for rule in post_only:
         assert admin_client.get(build(rule, target)).status_code == 405, rule.rule
     assert fresh(target).active and admin_actions() == []
