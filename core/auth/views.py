@@ -40,7 +40,7 @@ def login() -> Response | str | tuple[str, int]:
     if not form.validate_on_submit():
         return render_template("core/login.html", form=form)
     username = form.username.data or ""
-    if throttle.is_locked(username):
+    if not throttle.begin_attempt(username):
         return _locked_response(form, "core/login.html")
     user = authenticate(username, form.password.data or "")
     if user is None:
@@ -48,6 +48,7 @@ def login() -> Response | str | tuple[str, int]:
         db.session.commit()
         flash(_("The username or password is not correct."), "error")
         return render_template("core/login.html", form=form)
+    throttle.release(username)
     _remember_pending(user)
     db.session.commit()
     step = "auth.second_factor" if user.totp_confirmed_at else "auth.enrol"
@@ -95,7 +96,7 @@ def second_factor() -> Response | str | tuple[str, int]:
     context = {"demo_code": _demo_code(user)}
     if not form.validate_on_submit():
         return render_template("core/login_code.html", form=form, **context)
-    if throttle.is_locked(user.username):
+    if not throttle.begin_attempt(user.username):
         return _locked_response(form, "core/login_code.html", **context)
     if not totp.verify_and_consume(user, form.code.data or ""):
         _failed(user.username, user)
@@ -107,7 +108,7 @@ def second_factor() -> Response | str | tuple[str, int]:
 
 @bp.route("/login/enrol", methods=["GET", "POST"])
 @limiter.limit(ADDRESS_LIMIT, methods=["POST"])
-def enrol() -> Response | str:
+def enrol() -> Response | str | tuple[str, int]:
     user = _pending_user()
     if user is None or user.totp_confirmed_at:
         return redirect(url_for("auth.login"))
@@ -120,6 +121,8 @@ def enrol() -> Response | str:
                "manual_key": " ".join(secret[i:i + 4] for i in range(0, len(secret), 4)),
                "demo_code": _demo_code(user)}
     if form.validate_on_submit():
+        if not throttle.begin_attempt(user.username):
+            return _locked_response(form, "core/login_enrol.html", **context)
         if totp.verify_and_consume(user, form.code.data or ""):
             user.totp_confirmed_at = utcnow()
             audit.record("auth.totp_enrolled", actor=user, object_type="user", object_id=user.id)
