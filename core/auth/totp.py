@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pyotp
 import segno
-
 from sqlalchemy import or_, update
 from sqlalchemy.orm.attributes import set_committed_value
 

@@ -28,7 +28,7 @@ def in_parallel(calls: list[Callable[[], Any]]) -> list[Any]:
         barrier.wait()
         try:
             results[index] = calls[index]()
-        except BaseException as error:  # noqa: BLE001 - reported below
+        except BaseException as error:
             results[index] = error
 
     threads = [threading.Thread(target=run, args=(index,)) for index in range(len(calls))]

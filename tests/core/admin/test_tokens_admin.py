@@ -131,10 +131,10 @@ def test_a_token_with_an_expiry(app: Flask, admin_client: FlaskClient, owner: Us
 
 
 @pytest.mark.parametrize("fields", [
-    {"name": ""}, {"name": "a\x00b"}, {"name": "x" * 101},
+    {"name": ""}, {"name": "x" * 101},
     {"days": "0"}, {"days": "366"}, {"days": "abc"}, {"days": "-1"},
     {"days": "99999999999999999999999"}, {"days": "9" * 5000},
-], ids=["no name", "NUL", "long name", "zero days", "too many days", "not a number", "negative",
+], ids=["no name", "long name", "zero days", "too many days", "not a number", "negative",
         "huge", "5000 digits"])
 def test_bad_token_requests_are_refused(admin_client: FlaskClient, owner: User,
                                         create_user: CreateUser, fields: dict[str, str]) -> None:
@@ -142,6 +142,11 @@ def test_bad_token_requests_are_refused(admin_client: FlaskClient, owner: User,
     response = create_on_page(admin_client, **fields)
     assert response.status_code == 422 and b'class="field-error"' in response.data
     assert not TOKEN_VALUE.search(response.get_data(as_text=True))
+    assert all_tokens() == [] and admin_actions() == []
+
+
+def test_a_nul_in_a_field_is_refused_at_the_door(admin_client: FlaskClient) -> None:
+    assert create_on_page(admin_client, name="a\x00b").status_code == 400
     assert all_tokens() == [] and admin_actions() == []
 
 
@@ -164,7 +169,7 @@ def test_the_list_shows_every_column_pages_and_filters(
     assert names_listed(second) == ["sup-00"] and 'rel="prev"' in second.get_data(as_text=True)
     assert names_listed(admin_client.get("/admin/tokens?username=other.op")) == ["op-token"]
     odd = admin_client.get("/admin/tokens?username=a%00")  # a NUL never reaches the database
-    assert odd.status_code == 200 and names_listed(odd) == []
+    assert odd.status_code == 400
 
 
 def test_the_new_token_page_has_no_owner_field(admin_client: FlaskClient) -> None:
