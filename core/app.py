@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from core import access, api, encryption, errors, headers, hostile, i18n, templating
+from core import access, api, encryption, errors, headers, hostile, i18n, request_log, templating
 from core.clock import Clock, SystemClock
 from core.config import PROJECT_ROOT, Config, ConfigError
 from core.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -44,6 +44,7 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> F
         encryption.ensure_key_if_schema_exists(app)
 
     app.before_request(_assign_request_id)
+    request_log.init_app(app)
     hostile.init_app(app)
     access.init_app(app)
     headers.init_app(app)
