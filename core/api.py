@@ -327,15 +327,23 @@ def list_users() -> Response:
         "next_cursor": cursor})
 
 
-@operation("/audit/verify", "GET", "Verify the audit chain from the last verified checkpoint",
+@operation("/audit/verify", "GET", "Verify the audit chain: from the last verified signed "
+           "checkpoint to the newest entry (verified_from says where it started), or the whole "
+           "chain with full=1", query=[
+               {"name": "full", "in": "query", "required": False,
+                "description": "1: replay the whole chain from entry 1 and every checkpoint",
+                "schema": {"type": "string", "enum": ["0", "1"]}}],
            response_schema={"type": "object", "required": ["ok"], "properties": {
                "ok": {"type": "boolean"}, "entries": {"type": "integer"},
                "verified_from": {"type": ["integer", "null"]}, "first_bad": {"type": "integer"}}})
 def audit_verify() -> Response:
     from core import audit
 
-    result = audit.verify_incremental()
-    audit.record("audit.verified", details={"ok": result.ok})
+    full = request.args.get("full", "0")
+    if full not in ("0", "1"):
+        raise ApiError(422, "full must be 0 or 1", {"full": "must be 0 or 1"})
+    result = audit.verify() if full == "1" else audit.verify_incremental()
+    audit.record("audit.verified", details={"ok": result.ok, "full": full == "1"})
     db.session.commit()
     if result.ok:
         return jsonify({"ok": True, "entries": result.entries, "verified_from": result.verified_from})
