@@ -15,6 +15,7 @@ from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
 from core import audit, permissions
+from core.auth import sessions
 from core.clock import utcnow
 from core.errors import api_error_response, wants_json
 from core.extensions import db, login_manager
@@ -48,6 +49,12 @@ def _load_user(session_user_id: str) -> User | None:
     user = db.session.get(User, user_id)
     if user is None or not user.active or str(user.session_epoch) != epoch:
         return None
+    # The signed cookie alone is not enough: its server-side session must still be live
+    # (not ended at sign-out, by its user or by an administrator).
+    row = sessions.find_live(session.get("sid"), user)
+    if row is None:
+        return None
+    g.user_session = row
     return user
 
 
@@ -71,6 +78,9 @@ def _authenticate_page() -> Response | None:
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     session["seen_at"] = utcnow().isoformat()
+    row = g.get("user_session")
+    if row is not None and sessions.touch(row):
+        db.session.commit()
     if current_user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ALLOWED:
         return redirect(url_for("auth.password"))
     g.user = current_user._get_current_object()

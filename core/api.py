@@ -26,6 +26,7 @@ from werkzeug.wrappers import Response
 from core.clock import utcnow
 from core.errors import ApiError
 from core.extensions import csrf, db
+from core.hostile import checked_json
 from core.models import ApiToken, User
 from core.models.tokens import hash_token
 
@@ -106,13 +107,8 @@ def authenticate_bearer() -> User | None:
 
 def json_body(schema: Mapping[str, Any] | None = None) -> Any:
     """The decoded body, or 400 ``malformed`` / 422 ``invalid`` naming every bad field."""
-    raw = request.get_data(cache=True)
-    try:
-        data = json.loads(raw.decode("utf-8"))
-        # a "\ud800" escape is valid JSON but no text: refuse it here, not deep in a handler
-        json.dumps(data, ensure_ascii=False).encode("utf-8")
-    except (UnicodeError, json.JSONDecodeError):
-        raise ApiError(400, "the body is not valid UTF-8 JSON") from None
+    # Parsed and bounded once per request (core/hostile.py): depth, digit count, NUL, UTF-8.
+    data = checked_json()
     if schema is not None:
         check(data, schema)
     return data
@@ -189,7 +185,8 @@ def page_limit() -> int:
     raw = request.args.get("limit")
     if raw is None:
         return DEFAULT_LIMIT
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:  # not "²"
+    # not "²", and no 5,000-digit number for int() to refuse with a ValueError
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 3 or not 1 <= int(raw) <= MAX_LIMIT:
         raise ApiError(422, "limit must be an integer from 1 to 500", {"limit": "out of range"})
     return int(raw)
 
@@ -330,15 +327,23 @@ def list_users() -> Response:
         "next_cursor": cursor})
 
 
-@operation("/audit/verify", "GET", "Verify the audit chain from the last verified checkpoint",
+@operation("/audit/verify", "GET", "Verify the audit chain: from the last verified signed "
+           "checkpoint to the newest entry (verified_from says where it started), or the whole "
+           "chain with full=1", query=[
+               {"name": "full", "in": "query", "required": False,
+                "description": "1: replay the whole chain from entry 1 and every checkpoint",
+                "schema": {"type": "string", "enum": ["0", "1"]}}],
            response_schema={"type": "object", "required": ["ok"], "properties": {
                "ok": {"type": "boolean"}, "entries": {"type": "integer"},
                "verified_from": {"type": ["integer", "null"]}, "first_bad": {"type": "integer"}}})
 def audit_verify() -> Response:
     from core import audit
 
-    result = audit.verify_incremental()
-    audit.record("audit.verified", details={"ok": result.ok})
+    full = request.args.get("full", "0")
+    if full not in ("0", "1"):
+        raise ApiError(422, "full must be 0 or 1", {"full": "must be 0 or 1"})
+    result = audit.verify() if full == "1" else audit.verify_incremental()
+    audit.record("audit.verified", details={"ok": result.ok, "full": full == "1"})
     db.session.commit()
     if result.ok:
         return jsonify({"ok": True, "entries": result.entries, "verified_from": result.verified_from})

@@ -13,7 +13,18 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from core import access, api, encryption, errors, headers, health, i18n, templating
+from core import (
+    access,
+    api,
+    encryption,
+    errors,
+    headers,
+    health,
+    hostile,
+    i18n,
+    request_log,
+    templating,
+)
 from core.clock import Clock, SystemClock
 from core.config import PROJECT_ROOT, Config, ConfigError
 from core.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -49,6 +60,8 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> F
         encryption.ensure_key_if_schema_exists(app)
 
     app.before_request(_assign_request_id)
+    request_log.init_app(app)
+    hostile.init_app(app)
     access.init_app(app)
     headers.init_app(app)
     templating.init_app(app)

@@ -77,3 +77,9 @@ def register(app: Flask) -> None:
     app.cli.add_command(users_cli.tokens)
     app.cli.add_command(keys_cli.keys)
     app.cli.add_command(audit_cli)
+    from flask_migrate.cli import db as db_group
+
+    from core.db_roles import roles
+
+    db_group.add_command(roles)
+    app.cli.add_command(db_group)

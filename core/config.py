@@ -62,6 +62,11 @@ class Config:
     # Reverse proxies in front that set X-Forwarded-For/-Proto (nginx: 1). Without it every
     # client would share the proxy's address, and so its per-address rate limits.
     trusted_proxies: int = 0
+    # API tokens always expire (security.md §2): a blank lifetime means the default, and no
+    # lifetime may exceed the maximum (SENIM_TOKEN_MAX_DAYS).
+    token_max_days: int = 365
+    # How often the running app signs an audit checkpoint (0: only cron and the CLI do).
+    audit_checkpoint_minutes: int = 10
 
     @property
     def is_production(self) -> bool:
@@ -102,6 +107,8 @@ class Config:
             db_pool_size=_small_int("SENIM_DB_POOL_SIZE", env_vars.get("SENIM_DB_POOL_SIZE"), 5, 1, 100),
             trusted_proxies=_small_int("SENIM_TRUSTED_PROXIES", env_vars.get("SENIM_TRUSTED_PROXIES"),
                                        0, 0, 5),
+            token_max_days=_whole_number(env_vars, "SENIM_TOKEN_MAX_DAYS", 365, minimum=1),
+            audit_checkpoint_minutes=_whole_number(env_vars, "SENIM_AUDIT_CHECKPOINT_MINUTES", 10),
         )
         return config.validated()
 
@@ -137,6 +144,15 @@ def decode_master_key(value: str) -> None:
         MasterKey.from_base64(value)
     except MasterKeyError as error:
         raise ConfigError(f"SENIM_MASTER_KEY: {error}") from None
+
+
+def _whole_number(env_vars: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = (env_vars.get(name) or "").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6 or int(raw) < minimum:
+        raise ConfigError(f"{name}: must be a whole number of at least {minimum}, not {raw!r}")
+    return int(raw)
 
 
 def _normalise_database_url(url: str) -> str:

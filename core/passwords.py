@@ -28,11 +28,25 @@ def hash_password(password: str) -> str:
     return hasher().hash(password)
 
 
+_DUMMY_HASHES: dict[Argon2Parameters, str] = {}
+
+
+def dummy_hash(params: Argon2Parameters | None = None) -> str:
+    """A hash of the dummy password with today's parameters, made once per process: hashing it
+    anew on each unknown username would cost two Argon2 runs where a known one costs one."""
+    p = params or current_app.config["SENIM"].argon2
+    found = _DUMMY_HASHES.get(p)
+    if found is None:
+        found = _DUMMY_HASHES[p] = hasher(p).hash(_DUMMY_PASSWORD)
+    return found
+
+
 def verify_password(stored_hash: str | None, password: str) -> bool:
+    """One Argon2 verification whether or not the user exists (no enumeration by timing)."""
     ph = hasher()
     if stored_hash is None:
         with contextlib.suppress(VerificationError):
-            ph.verify(ph.hash(_DUMMY_PASSWORD), password)
+            ph.verify(dummy_hash(), password)
         return False
     try:
         return ph.verify(stored_hash, password)

@@ -268,9 +268,16 @@ def can_view_referral(user: UserLike, referral: ReferralLike, case: CaseLike,
     return can_view_case(user, case, grants, now)
 
 
+# What a unit sees of another agency's referral on a shared case (security.md §2, "status and
+# outcome only"): which agency it went to, and how it stands. Not its service (police must not
+# learn of "health.forensic_exam"), unit, deadlines, rules, events or notes.
+OTHER_AGENCY_REFERRAL_FIELDS = frozenset({"id", "case_id", "agency", "status", "outcome"})
+
+
 def sees_referral_in_full(user: UserLike, referral: ReferralLike) -> bool:
-    """Another agency's referral shows only its status and outcome (security.md §2): not its
-    unit, deadlines, events or notes. The helpline sees every referral in full."""
+    """Another agency's referral shows only ``OTHER_AGENCY_REFERRAL_FIELDS`` (security.md §2):
+    not its service, unit, deadlines, events or notes. The helpline sees every referral in
+    full. Pages, the API and the case timeline all ask this one question."""
     if Role(user.role) in HELPLINE:
         return True
     return user.unit_id is not None and user.unit_id == referral.unit_id

@@ -11,7 +11,14 @@ from core import audit
 from core.extensions import db
 from core.models import User
 from core.roles import Role
-from core.users_service import DEFAULT_TOKEN_DAYS, UserError, create_user, find_unit, issue_token
+from core.users_service import (
+    UserError,
+    create_token,
+    create_user,
+    disable_user,
+    enable_user,
+    find_unit,
+)
 
 
 @click.group("users")
@@ -45,6 +52,35 @@ def create(username: str, role: str, agency: str | None, region: str | None,
     click.echo(f"created {user.username} ({user.role})")
 
 
+def _user_named(username: str) -> User:
+    user = db.session.scalar(db.select(User).where(User.username == username))
+    if user is None:
+        raise click.ClickException(f"no user {username}")
+    return user
+
+
+@users.command("disable")
+@click.argument("username")
+@with_appcontext
+def disable(username: str) -> None:
+    """Disable USERNAME: sessions end, API tokens are revoked for good."""
+    user = _user_named(username)
+    changed = disable_user(user, actor=None, via="cli")
+    db.session.commit()
+    click.echo(f"disabled {user.username}" if changed else f"{user.username} was already disabled")
+
+
+@users.command("enable")
+@click.argument("username")
+@with_appcontext
+def enable(username: str) -> None:
+    """Enable USERNAME again (its old tokens stay revoked)."""
+    user = _user_named(username)
+    changed = enable_user(user, actor=None, via="cli")
+    db.session.commit()
+    click.echo(f"enabled {user.username}" if changed else f"{user.username} was already enabled")
+
+
 @click.group("tokens")
 def tokens() -> None:
     """API tokens."""
@@ -52,17 +88,17 @@ def tokens() -> None:
 
 @tokens.command("create")
 @click.argument("username")
-@click.option("--days", type=click.IntRange(1, 3650), default=DEFAULT_TOKEN_DAYS,
-              show_default=True, help="expire after N days")
+@click.option("--days", type=click.IntRange(min=1), default=None,
+              help="expire after N days (default 90; at most SENIM_TOKEN_MAX_DAYS, 365 unless set)")
 @click.option("--name", default="cli", show_default=True, help="what the token is for")
 @with_appcontext
-def create_token(username: str, days: int, name: str) -> None:
-    """Print a new API token for USERNAME (only its hash is stored)."""
-    user = db.session.scalar(db.select(User).where(User.username == username))
-    if user is None:
-        raise click.ClickException(f"no user {username}")
-    token, value = issue_token(user, name, days)
-    audit.record("token.created", object_type="api_token", object_id=token.id, actor=None,
-                 details={"user": user.id})
+def create_token_command(username: str, days: int | None, name: str) -> None:
+    """Print a new API token for USERNAME (only its hash is stored; audited)."""
+    user = _user_named(username)
+    try:
+        _token, value = create_token(user, name, days, actor=None, via="cli")
+    except UserError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
     db.session.commit()
     click.echo(value)

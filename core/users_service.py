@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import select, update
 
-from core import reference
+from core import audit, reference
 from core.clock import utcnow
 from core.common_passwords import is_common
 from core.extensions import db
@@ -89,16 +90,78 @@ def create_user(username: str, display_name: str, role: Role, password: str, *,
 
 
 # security.md §2: tokens expire. A quarter is long enough for an integration to be noticed
-# and renewed, short enough that a forgotten token dies on its own.
+# and renewed, short enough that a forgotten token dies on its own. A blank lifetime means this
+# default, never "no expiry"; the longest lifetime is ``Config.token_max_days``.
 DEFAULT_TOKEN_DAYS = 90
 
 
+def max_token_days() -> int:
+    return int(current_app.config["SENIM"].token_max_days)
+
+
+def token_lifetime(days: int | None) -> int:
+    """The lifetime in days a token request gets: the default when blank, refused beyond the
+    configured maximum."""
+    maximum = max_token_days()
+    if days is None:
+        return min(DEFAULT_TOKEN_DAYS, maximum)
+    if not 1 <= days <= maximum:
+        raise UserError(f"a token lives 1 to {maximum} days", "token_days")
+    return days
+
+
 def issue_token(user: User, name: str, days: int | None) -> tuple[ApiToken, str]:
-    """A new token for ``user``; the value is returned once and only its hash is kept."""
+    """A new token for ``user``, not audited: use :func:`create_token` outside tests and the
+    demo. The value is returned once and only its hash is kept."""
     value = new_token_value()
-    expires = utcnow() + timedelta(days=days) if days else None
+    expires = utcnow() + timedelta(days=token_lifetime(days))
     token = ApiToken(user=user, name=name.strip()[:100] or "token", token_hash=hash_token(value),
                      hint=value[:8], expires_at=expires)
     db.session.add(token)
     db.session.flush()
     return token, value
+
+
+def create_token(owner: User, name: str, days: int | None, *, actor: User | None,
+                 via: str) -> tuple[ApiToken, str]:
+    """The one audited way to make a token: the web page (the signed-in user's own token) and
+    ``senim tokens create`` (service accounts) both come here. ``actor`` is who asked (None: the
+    command line), ``via`` where ("web" or "cli"). The caller commits."""
+    if not owner.active:
+        raise UserError(f"the account {owner.username} is disabled", "disabled")
+    lifetime = token_lifetime(days)
+    token, value = issue_token(owner, name, lifetime)
+    audit.record("token.created", object_type="api_token", object_id=token.id, actor=actor,
+                 details={"user": owner.id, "days": lifetime, "via": via})
+    return token, value
+
+
+def revoke_tokens(user: User) -> int:
+    """Revoke every live token of ``user``; how many were revoked."""
+    result = db.session.execute(
+        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow()).execution_options(synchronize_session="fetch"))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def disable_user(user: User, *, actor: User | None, via: str) -> bool:
+    """Disable an account: its sessions end and its tokens are revoked for good (enabling it
+    again revives neither). False when it was already disabled. The caller commits."""
+    if not user.active:
+        return False
+    user.active = False
+    user.end_all_sessions()
+    revoked = revoke_tokens(user)
+    audit.record("user.disabled", object_type="user", object_id=user.id, actor=actor,
+                 details={"tokens_revoked": revoked, "via": via})
+    return True
+
+
+def enable_user(user: User, *, actor: User | None, via: str) -> bool:
+    """Enable an account again; False when it was already enabled. The caller commits."""
+    if user.active:
+        return False
+    user.active = True
+    audit.record("user.enabled", object_type="user", object_id=user.id, actor=actor,
+                 details={"via": via})
+    return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +12,14 @@ from werkzeug.wrappers import Response
 
 from core import audit, permissions
 from core.access import note_denied
-from core.api import PAGE_QUERY, decode_cursor, encode_cursor, operation, page_limit
+from core.api import (
+    DEFAULT_LIMIT,
+    PAGE_QUERY,
+    decode_cursor,
+    encode_cursor,
+    operation,
+    page_limit,
+)
 from core.encryption import decrypted_fields, reset_decrypted_fields
 from core.errors import ApiError
 from core.extensions import db
@@ -135,30 +143,60 @@ CASE_QUERY = [*PAGE_QUERY] + [
     {"name": name, "in": "query", "schema": {"type": "string"}}
     for name in ("q", "status", "region", "from", "to")
 ]
+SEARCH_BODY = {
+    "type": "object", "additionalProperties": False,
+    "properties": {
+        "q": {"type": "string", "maxLength": 200},
+        "status": {"enum": ["open", "closed", None]},
+        "region": {"type": ["string", "null"], "maxLength": 8},
+        "from": {"type": ["string", "null"], "maxLength": 40},
+        "to": {"type": ["string", "null"], "maxLength": 40},
+        "limit": {"type": "integer", "minimum": 1, "maximum": 500},
+        "cursor": {"type": ["string", "null"], "maxLength": 2000},
+    },
+}
+SEARCH_RESULT = {
+    "type": "object", "required": ["items", "next_cursor"],
+    "properties": {"items": {"type": "array"}, "next_cursor": {"type": ["string", "null"]}},
+}
 
 
-def _date_arg(name: str) -> datetime | None:
-    raw = request.args.get(name)
+def _date_arg(name: str, source: Mapping[str, Any]) -> datetime | None:
+    raw = source.get(name)
     if not raw:
         return None
     try:
-        return queries.period_bound(raw, current_app.config["SENIM"].tz, end=name == "to")
+        return queries.period_bound(str(raw), current_app.config["SENIM"].tz, end=name == "to")
     except ValueError:
         raise ApiError(422, f"{name} is not a date", {name: "not a date"}) from None
 
 
-@operation("/cases", "GET", "Search cases (scoped to what you may see; audited)", query=CASE_QUERY)
+@operation("/cases", "GET", "Search cases (scoped to what you may see; audited). Prefer POST "
+           "/cases/search: a name, phone or IIN in q is personal data, and a query string "
+           "travels into logs", query=CASE_QUERY)
 def search_cases() -> Response:
+    return _search(request.args, page_limit(), request.args.get("cursor"))
+
+
+@operation("/cases/search", "POST", "Search cases with the criteria in the body (the same "
+           "search as GET /cases, without personal data in the URL)",
+           request_schema=SEARCH_BODY, response_schema=SEARCH_RESULT)
+def search_cases_post() -> Response:
+    body: dict[str, Any] = g.body
+    return _search(body, int(body.get("limit") or DEFAULT_LIMIT), body.get("cursor"))
+
+
+def _search(source: Mapping[str, Any], limit: int, cursor: str | None) -> Response:
     user: User = g.user
-    status = request.args.get("status") or None
+    status = source.get("status") or None
     if status not in (None, "open", "closed"):
         raise ApiError(422, "unknown status", {"status": "must be open or closed"})
     query = queries.apply_filters(queries.case_scope(user), status=status,
-                                  region=request.args.get("region") or None,
-                                  start=_date_arg("from"), end=_date_arg("to"))
-    q = (request.args.get("q") or "").strip()
+                                  region=source.get("region") or None,
+                                  start=_date_arg("from", source), end=_date_arg("to", source))
+    q = str(source.get("q") or "").strip()
     reset_decrypted_fields()  # the entry covers the candidates decrypted and discarded, too
-    items, cursor = _search_page(query, q)
+    items, next_cursor = _search_page(query, q, limit, cursor)
     view_items = [{"id": c.id, "number": c.number, "status": c.status, "urgency": c.urgency,
                    "region": c.region, "district": c.district,
                    "opened_at": iso(c.opened_at)} for c in items]
@@ -166,13 +204,11 @@ def search_cases() -> Response:
                  details={"kind": queries.search_kind(q) if q else "none",
                           "results": len(view_items)})
     db.session.commit()
-    return jsonify({"items": view_items, "next_cursor": cursor})
+    return jsonify({"items": view_items, "next_cursor": next_cursor})
 
 
-def _search_page(query: Any, q: str) -> tuple[list[Case], str | None]:
+def _search_page(query: Any, q: str, limit: int, cursor: str | None) -> tuple[list[Case], str | None]:
     """Newest first, keyset-paginated; with ``q``, candidates are decrypted and filtered."""
-    limit = page_limit()
-    cursor = request.args.get("cursor")
     kind = ""
     if q:
         query, kind = queries.apply_search(query, q)
@@ -194,3 +230,6 @@ def _search_page(query: Any, q: str) -> tuple[list[Case], str | None]:
     page = found[:limit]
     next_cursor = encode_cursor([page[-1].opened_at, page[-1].id]) if len(found) > limit else None
     return page, next_cursor
+
+
+permissions.register_endpoints({"api.search_cases_post": permissions.HELPLINE})

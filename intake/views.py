@@ -4,6 +4,7 @@ case page, case search and the operator's queue."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -193,11 +194,12 @@ def discard_draft(draft_id: str) -> Response:
     return redirect(url_for("core.home"))
 
 
-@bp.get("/intake/lookup")
+@bp.post("/intake/lookup")
 def lookup() -> Response:
-    """Repeat callers: earlier cases with this phone or IIN that the operator may see."""
+    """Repeat callers: earlier cases with this phone or IIN that the operator may see. POST, so
+    that the phone and IIN travel in the body: never in a URL, an access log or the history."""
     user: User = g.user
-    phone, iin = (request.args.get("phone") or "").strip(), (request.args.get("iin") or "").strip()
+    phone, iin = (request.form.get("phone") or "").strip()[:40], (request.form.get("iin") or "").strip()[:40]
     found: dict[str, Case] = {}
     reset_decrypted_fields()
     if phone:
@@ -257,16 +259,20 @@ def case_page(case_id: str) -> str:
     return html
 
 
-@bp.get("/cases")
+@bp.route("/cases", methods=["GET", "POST"])
 def cases() -> str:
+    """The case search. The search text (a name, phone or IIN) comes only in a POST body, never
+    in the URL, so it reaches no access log and no browser history; the other filters work in
+    the query string too (links), and the page's own form and pager post everything."""
     user: User = g.user
-    q = (request.args.get("q") or "").strip()
-    status = request.args.get("status") if request.args.get("status") in ("open", "closed") else None
-    region = request.args.get("region") if request.args.get("region") in reference.regions() else None
-    days = {name: _day_arg(name) for name in ("from", "to")}
+    source = request.form if request.method == "POST" else request.args
+    q = (request.form.get("q") or "").strip()[:200] if request.method == "POST" else ""
+    status = source.get("status") if source.get("status") in ("open", "closed") else None
+    region = source.get("region") if source.get("region") in reference.regions() else None
+    days = {name: _day_arg(name, source) for name in ("from", "to")}
     query = queries.apply_filters(queries.case_scope(user), status=status, region=region,
                                   start=days["from"][1], end=days["to"][1])
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = min(max(1, source.get("page", 1, type=int) or 1), 10_000)
     kind = ""
     if q:
         query, kind = queries.apply_search(query, q)
@@ -284,10 +290,10 @@ def cases() -> str:
     return html
 
 
-def _day_arg(name: str) -> tuple[str, datetime | None]:
+def _day_arg(name: str, source: Mapping[str, str]) -> tuple[str, datetime | None]:
     """A date filter of the case list: what to show back in the form, and the bound (a date
     that does not parse is ignored: the browser's date field only sends valid ones)."""
-    raw = (request.args.get(name) or "").strip()
+    raw = (source.get(name) or "").strip()[:20]
     try:
         return raw, queries.period_bound(raw, current_app.config["SENIM"].tz, end=name == "to")
     except ValueError:

@@ -13,7 +13,6 @@ from wtforms.validators import (
     DataRequired,
     InputRequired,
     Length,
-    NumberRange,
     Optional,
     Regexp,
     ValidationError,
@@ -21,10 +20,9 @@ from wtforms.validators import (
 
 from core.roles import HELPLINE_ROLES, UNIT_ROLES, Role
 from core.templating import role_label
-from core.users_service import DEFAULT_TOKEN_DAYS
+from core.users_service import DEFAULT_TOKEN_DAYS, max_token_days
 
 USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]*$"
-MAX_TOKEN_DAYS = 3650
 NOT_OFFERED = _l("Choose one of the listed options.")
 
 
@@ -93,11 +91,18 @@ class EditUserForm(AssignmentForm):
     pass
 
 
+def within_token_lifetime(form: FlaskForm, field: Field) -> None:
+    """The configured maximum is read per request (SENIM_TOKEN_MAX_DAYS), not at import."""
+    maximum = max_token_days()
+    if field.data is not None and not 1 <= field.data <= maximum:
+        raise ValidationError(_l("Enter a number of days from 1 to %(maximum)s.", maximum=maximum))
+
+
 class TokenForm(FlaskForm):
-    username = StringField(_l("Username of the token's owner"), filters=[strip], validators=[
-        DataRequired(), Length(max=64)])
+    """A token for the signed-in user only: nobody mints a token that acts as someone else.
+    Service accounts get theirs from ``senim tokens create`` on the server."""
+
     name = StringField(_l("What the token is for"), filters=[strip], validators=[
         DataRequired(), Length(max=100), printable])
     days = IntegerField(_l("Expires after (days)"), default=DEFAULT_TOKEN_DAYS, validators=[
-        Optional(), NumberRange(min=1, max=MAX_TOKEN_DAYS,
-                                message=_l("Enter a number of days from 1 to 3650."))])
+        Optional(), within_token_lifetime])

@@ -30,16 +30,17 @@ from sqlalchemy.orm import lazyload
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from core import audit, permissions, reference
+from core import audit, permissions, reference, users_service
 from core.admin.forms import AssignmentForm, EditUserForm, NewUserForm, TokenForm
 from core.auth import service as auth_service
+from core.auth import sessions
 from core.clock import utcnow
 from core.common_passwords import is_common
 from core.extensions import db
 from core.i18n import current_language
-from core.models import AgencyUnit, ApiToken, User
+from core.models import AgencyUnit, ApiToken, User, UserSession
 from core.roles import HELPLINE_ROLES, UNIT_ROLES, Role
-from core.users_service import UserError, create_user, issue_token
+from core.users_service import UserError, create_token, create_user, max_token_days
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -341,8 +342,9 @@ def confirm_disable(user_id: str) -> Response | str:
         return refused
     return confirm_page(Confirmation(
         title=_("Disable the account of %(username)s?", username=user.username),
-        explanation=_("They are signed out everywhere at once, cannot sign in, and their API "
-                      "tokens stop working. You can enable the account again later."),
+        explanation=_("They are signed out everywhere at once and cannot sign in; their API "
+                      "tokens are revoked for good (enabling the account again later does not "
+                      "bring them back)."),
         action=url_for("admin.disable_user", user_id=user.id),
         button=_("Disable the account"), back=url_for("admin.edit_user", user_id=user.id)))
 
@@ -353,11 +355,10 @@ def disable_user(user_id: str) -> Response:
     refused = _refused_for_self(user)
     if refused is not None:
         return refused
-    if user.active:
-        auth_service.disable(user)
-        audit.record("user.disabled", object_type="user", object_id=user.id)
+    if users_service.disable_user(user, actor=g.user, via="web"):
         db.session.commit()
-    flash(_("The account of %(username)s is disabled; its sessions have ended.",
+    flash(_("The account of %(username)s is disabled; its sessions have ended and its tokens "
+            "are revoked.",
             username=user.username), "info")
     return back_to(user)
 
@@ -365,9 +366,7 @@ def disable_user(user_id: str) -> Response:
 @bp.post("/users/<user_id>/enable")
 def enable_user(user_id: str) -> Response:
     user = get_or_404(User, user_id)
-    if not user.active:
-        user.active = True
-        audit.record("user.enabled", object_type="user", object_id=user.id)
+    if users_service.enable_user(user, actor=g.user, via="web"):
         db.session.commit()
     flash(_("The account of %(username)s is enabled.", username=user.username), "info")
     return back_to(user)
@@ -448,27 +447,18 @@ def tokens() -> str:
 
 @bp.route("/tokens/new", methods=["GET", "POST"])
 def new_token() -> str | tuple[str, int]:
-    defaults = {"username": clean_text(request.args.get("username"), 64)}
-    form = TokenForm(data=defaults if request.method == "GET" else None)
-    owner = _token_owner(form) if form.validate_on_submit() else None
-    if owner is None:
-        return render_template("core/admin/token_new.html", form=form), form_status(form)
-    token, value = issue_token(owner, form.name.data or "", form.days.data)
-    audit.record("token.created", object_type="api_token", object_id=token.id,
-                 details={"user": owner.id, "days": form.days.data})
+    """A token for the signed-in administrator only (issue 16): minting one for another account
+    would let an administrator act as that user without their second factor. Tokens of service
+    accounts come from ``senim tokens create`` on the server."""
+    form = TokenForm()
+    if not form.validate_on_submit():
+        return render_template("core/admin/token_new.html", form=form,
+                               max_days=max_token_days()), form_status(form)
+    owner: User = g.user
+    token, value = create_token(owner, form.name.data or "", form.days.data, actor=owner,
+                                via="web")
     db.session.commit()
     return render_template("core/admin/token_issued.html", token=token, value=value)
-
-
-def _token_owner(form: TokenForm) -> User | None:
-    owner = db.session.scalar(select(User).where(User.username == form.username.data))
-    if owner is None:
-        add_error(form.username, _("There is no account with this username."))
-    elif not owner.active:
-        add_error(form.username, _("This account is disabled: its tokens would not work."))
-    else:
-        return owner
-    return None
 
 
 @bp.get("/tokens/<token_id>/revoke/confirm")
@@ -496,3 +486,38 @@ def revoke_token(token_id: str) -> Response:
         db.session.commit()
     flash(_("The token is revoked."), "info")
     return redirect(url_for("admin.tokens"))
+
+
+# ---- sessions of a user ---------------------------------------------------------------------
+
+
+@bp.get("/users/<user_id>/sessions")
+def user_sessions(user_id: str) -> str:
+    user = get_or_404(User, user_id)
+    return render_template("core/sessions.html", owner=user, rows=sessions.live_sessions(user),
+                           current=g.get("user_session"), for_admin=True)
+
+
+@bp.post("/users/<user_id>/sessions/<session_id>/end")
+def end_user_session(user_id: str, session_id: str) -> Response:
+    user = get_or_404(User, user_id)
+    row = db.session.get(UserSession, session_id) if ID_PATTERN.match(session_id) else None
+    if row is None or not sessions.is_live(row, user):
+        abort(404)
+    sessions.end(row, "admin", actor=g.user)
+    db.session.commit()
+    flash(_("The session is ended."), "info")
+    return redirect(url_for("admin.user_sessions", user_id=user.id))
+
+
+@bp.post("/users/<user_id>/sessions/end-all")
+def end_user_sessions(user_id: str) -> Response:
+    user = get_or_404(User, user_id)
+    ended = sessions.end_all(user, "admin", actor=g.user)
+    db.session.commit()
+    flash(_("Sessions ended: %(count)s.", count=ended), "info")
+    return redirect(url_for("admin.user_sessions", user_id=user.id))
+
+
+permissions.register_endpoints({name: permissions.ADMIN_ONLY for name in (
+    "admin.user_sessions", "admin.end_user_session", "admin.end_user_sessions")})

@@ -26,10 +26,13 @@ How appends stay one linear chain:
   ``BEGIN IMMEDIATE``, which takes the write lock before the head is read; when it already has
   one, the caller's earlier write holds that lock already.
 
-Checking: :func:`verify` replays the whole chain and every checkpoint (``senim audit verify``);
+Checking: :func:`verify` replays the whole chain and every checkpoint (``senim audit verify``,
+which then signs the head, and ``?full=1`` on the API and the auditor's page);
 :func:`verify_incremental` starts from the last checkpoint that verified
-(``GET /api/v1/audit/verify``); :func:`write_checkpoint` verifies, then signs the head
-(``senim audit checkpoint``, from cron).
+(``GET /api/v1/audit/verify``, the auditor's page); :func:`write_checkpoint` verifies, then
+signs the head (``senim audit checkpoint`` from cron, and ``core.audit.timer`` in the running
+app). Both compare the head with the number of entries a previous run saw after its newest
+checkpoint, so a tail cut after that checkpoint is found too (``CheckpointStore.successors_seen``).
 
 Settings (``app.config``): ``AUDIT_CHECKPOINT_DIR`` (default ``<instance>/audit-checkpoints``)
 and ``AUDIT_SIGNING_KEY_PATH`` (default ``<instance>/audit-signing-key``; generated outside
@@ -98,6 +101,7 @@ __all__ = [
     "batched",
     "checkpoint_store",
     "record",
+    "sign_head",
     "verify",
     "verify_incremental",
     "write_checkpoint",
@@ -149,7 +153,12 @@ def record(
     anonymous visitor). ``public=True`` marks a public endpoint: no client address is kept.
     The returned object is a snapshot of the row and is not attached to the session (inside
     :func:`batched`, its sequence and hashes are filled in when the batch is appended).
+    An entry made in a request authenticated by an API token names that token in ``details``
+    (``api_token``): the actor is the token's owner, and the entry says which credential acted.
     """
+    token_id = _api_token_id()
+    if token_id is not None:
+        details = {**(details or {}), "api_token": token_id}
     values: dict[str, object] = {
         "action": _name(action, "action", ACTION_LENGTH),
         **_object(object_type, object_id),
@@ -263,6 +272,13 @@ def _head(connection: Connection) -> tuple[int, str]:
     return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
 
 
+def _api_token_id() -> str | None:
+    if not has_request_context():
+        return None
+    token_id = g.get("api_token_id")
+    return str(token_id) if token_id else None
+
+
 def _current_user() -> User | None:
     if not has_request_context():
         return None
@@ -365,8 +381,27 @@ def verify(start_sequence: int | None = None) -> VerifyResult:
     # appended after the read, which would look like a cut-off tail.
     checkpoints, problems = store.load(from_sequence=start)
     result = _replay(start, GENESIS_HASH if start == 1 else None, checkpoints, problems)
-    if result.ok and start == 1 and checkpoints:
-        store.remember_verified(checkpoints[-1].sequence)
+    return _against_the_tail_seen(result, store, checkpoints)
+
+
+def _against_the_tail_seen(result: VerifyResult, store: CheckpointStore,
+                           checkpoints: Sequence[Checkpoint]) -> VerifyResult:
+    """Compare the head with what the last successful run saw after its newest checkpoint (a
+    tail cut after that checkpoint), then remember this run's newest checkpoint and count."""
+    if not result.ok:
+        return result
+    head = result.head_sequence
+    seen = store.successors_seen()
+    if seen is not None and head < seen[0] + seen[1]:
+        expected = seen[0] + seen[1]
+        return VerifyResult(
+            ok=False, entries=result.entries, verified_from=result.verified_from,
+            first_bad=head + 1,
+            problem=f"the chain ends at entry {head} but entry {expected} was verified before, "
+                    f"{seen[1]} entries after checkpoint {seen[0]} (entries cut off)")
+    if checkpoints:
+        newest = checkpoints[-1].sequence
+        store.remember_verified(newest, max(head - newest, 0))
     return result
 
 
@@ -378,12 +413,11 @@ def verify_incremental() -> VerifyResult:
     if anchor is None or not any(checkpoint.sequence == anchor for checkpoint in checkpoints):
         return verify()
     # The anchor entry's own link is accepted: its signed hash pins it and everything before.
-    result = _replay(anchor, None, checkpoints, problems)
+    result = _against_the_tail_seen(_replay(anchor, None, checkpoints, problems), store, checkpoints)
     if not result.ok:
         # Speed matters only while all is well; after tampering, name the earliest bad entry
         # (a cut may reach below the anchor, an edit may sit before it).
         return verify()
-    store.remember_verified(checkpoints[-1].sequence)
     return result
 
 
@@ -394,9 +428,17 @@ def write_checkpoint() -> Checkpoint | None:
         raise AuditChainError(result)
     if result.head_hash is None:
         return None
+    return sign_head(result)
+
+
+def sign_head(result: VerifyResult) -> Checkpoint | None:
+    """Sign the head a successful verification ended at (``senim audit verify`` does this, so
+    every full check also pins the tail it saw); None for an empty chain."""
+    if not result.ok or result.head_hash is None:
+        return None
     store = checkpoint_store()
     checkpoint = store.write(result.head_sequence, result.head_hash, format_time(utcnow()))
-    store.remember_verified(checkpoint.sequence)
+    store.remember_verified(checkpoint.sequence, 0)
     return checkpoint
 
 

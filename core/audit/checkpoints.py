@@ -16,8 +16,10 @@ of the four fields ``sequence``, ``hash``, ``signed_at`` and ``key_id``. ``key_i
 SHA-256 of the raw public key, so a file signed by another key says so.
 
 The folder also holds ``last-verified``: the sequence of the newest checkpoint up to which the
-chain last verified, where the API's incremental verification starts. It is only a starting
-point: the checkpoint it names is re-checked (signature and hash) on every run.
+chain last verified, where the API's incremental verification starts, and the number of
+entries that followed it then (``"1200 37"``). The sequence is only a starting point: the
+checkpoint it names is re-checked (signature and hash) on every run. The count catches a tail
+cut after the newest checkpoint: a head below 1200 + 37 means entries seen before are gone.
 """
 
 from __future__ import annotations
@@ -152,18 +154,41 @@ class CheckpointStore:
                 found.append(checked)
         return found, problems
 
-    def last_verified(self) -> int | None:
+    def _last_verified_fields(self) -> list[int] | None:
         try:
-            return int((self.directory / LAST_VERIFIED_FILE).read_text().strip())
+            fields = [int(part) for part in (self.directory / LAST_VERIFIED_FILE).read_text().split()]
         except (OSError, ValueError):
             return None
+        return fields if fields and all(value >= 0 for value in fields) else None
 
-    def remember_verified(self, sequence: int) -> None:
-        # Only an optimisation: a web worker that cannot write here still verifies correctly.
+    def last_verified(self) -> int | None:
+        fields = self._last_verified_fields()
+        return fields[0] if fields else None
+
+    def successors_seen(self) -> tuple[int, int] | None:
+        """(checkpoint sequence, entries seen after it) at the last successful verification.
+        Entries appended after the newest checkpoint are pinned by no signature, but a later
+        chain whose head falls short of checkpoint + successors has lost its tail."""
+        fields = self._last_verified_fields()
+        return (fields[0], fields[1]) if fields and len(fields) >= 2 else None
+
+    def newest(self) -> Checkpoint | None:
+        """The newest valid checkpoint, or None."""
+        for sequence, path in reversed(self._files()):
+            checked = self._read(path, sequence)
+            if isinstance(checked, Checkpoint):
+                return checked
+        return None
+
+    def remember_verified(self, sequence: int, successors: int = 0) -> None:
+        """Where the next incremental run starts, and how many entries followed that checkpoint
+        when the chain last verified. The folder is out of the database's reach, so someone who
+        can only write to the database cannot lower the count to hide a cut tail. A web worker
+        that cannot write here still verifies correctly, with less memory of the tail."""
         target = self.directory / LAST_VERIFIED_FILE
         temporary = self.directory / f".last-verified-{secrets.token_hex(4)}"
         try:
-            temporary.write_text(f"{sequence}\n")
+            temporary.write_text(f"{sequence} {successors}\n")
             os.replace(temporary, target)
         except OSError as error:
             log.warning("cannot record the last verified audit checkpoint in %s: %s", target, error)

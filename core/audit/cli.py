@@ -5,7 +5,14 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from core.audit import AuditChainError, CheckpointError, VerifyResult, verify, write_checkpoint
+from core.audit import (
+    AuditChainError,
+    CheckpointError,
+    VerifyResult,
+    sign_head,
+    verify,
+    write_checkpoint,
+)
 
 
 @click.group("audit")
@@ -16,9 +23,12 @@ def audit_cli() -> None:
 @audit_cli.command("verify")
 @with_appcontext
 def verify_command() -> None:
-    """Replay the whole chain and check every signed checkpoint."""
+    """Replay the whole chain and check every signed checkpoint, then sign the head (so that a
+    later cut of what was verified now is detected)."""
     try:
         result = verify()
+        if result.ok:
+            sign_head(result)
     except CheckpointError as error:
         raise click.ClickException(str(error)) from None
     if not result.ok:

@@ -6,12 +6,13 @@ from sqlalchemy import select
 
 from core.extensions import db
 from core.models import User
-from core.passwords import hash_password, needs_rehash, verify_password
+from core.passwords import dummy_hash, hash_password, needs_rehash, verify_password
 from core.users_service import UserError, check_password_policy
 
 
 def authenticate(username: str, password: str) -> User | None:
-    """The user whose password this is, or None (same cost either way)."""
+    """The user whose password this is, or None (same cost either way: one Argon2 run)."""
+    dummy_hash()  # made on the first attempt whoever it names, so even that one costs the same
     user = db.session.scalar(select(User).where(User.username == username.strip()))
     if not verify_password(user.password_hash if user else None, password):
         return None
@@ -43,8 +44,10 @@ def reset_password(user: User, temporary: str) -> None:
 
 
 def disable(user: User) -> None:
-    user.active = False
-    user.end_all_sessions()
+    """Disable with no named actor (a system job); people go through ``disable_user``."""
+    from core.users_service import disable_user
+
+    disable_user(user, actor=None, via="system")
 
 
 def reset_second_factor(user: User) -> None:

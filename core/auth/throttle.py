@@ -6,6 +6,8 @@ import hashlib
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.clock import utcnow
 from core.extensions import db
@@ -29,29 +31,68 @@ def _row(username: str, *, lock: bool = False) -> LoginThrottle | None:
     return db.session.scalar(query)
 
 
+def _locked_row(username: str, now: datetime) -> LoginThrottle:
+    """The account's row, created if missing, locked until the transaction ends (PostgreSQL:
+    FOR UPDATE; SQLite: its single writer). INSERT … ON CONFLICT DO NOTHING lets parallel first
+    attempts create it without a unique-key error."""
+    dialect = db.session.get_bind().dialect.name
+    values = {"account_key": account_key(username), "window_started_at": now, "failures": 0}
+    if dialect == "postgresql":
+        db.session.execute(pg_insert(LoginThrottle).values(**values).on_conflict_do_nothing())
+    elif dialect == "sqlite":
+        db.session.execute(sqlite_insert(LoginThrottle).values(**values).on_conflict_do_nothing())
+    row = _row(username, lock=True)
+    if row is None:  # another database: no upsert, but the primary key still guards the count
+        row = LoginThrottle(**values)
+        db.session.add(row)
+    return row
+
+
 def is_locked(username: str, now: datetime | None = None) -> bool:
     row = _row(username)
     moment = now or utcnow()
     return bool(row and row.locked_until and moment < row.locked_until)
 
 
-def record_failure(username: str) -> bool:
-    """Count a failed attempt; True when this failure locks the account."""
+def begin_attempt(username: str) -> bool:
+    """Count an attempt BEFORE its password or code is evaluated; False: refuse it (locked).
+
+    Counting first is what keeps the limit exact under parallel requests: each attempt takes
+    the row lock, counts itself and commits, so the sixth of thirty simultaneous attempts
+    already sees five in flight and is refused without being evaluated. The attempt that
+    reaches ``MAX_FAILURES`` sets the lockout at once; a success clears it
+    (:func:`record_success`), a correct password hands its count back (:func:`release`).
+    Commits, to release the row lock before the slow password hash."""
     now = utcnow()
-    row = _row(username, lock=True)
-    if row is None:
-        row = LoginThrottle(account_key=account_key(username), window_started_at=now, failures=0)
-        db.session.add(row)
-    if now - row.window_started_at > WINDOW:
-        row.window_started_at, row.failures = now, 0
+    row = _locked_row(username, now)
+    if row.locked_until and now < row.locked_until:
+        db.session.commit()
+        return False
+    if row.locked_until or now - row.window_started_at > WINDOW:
+        row.window_started_at, row.failures, row.locked_until = now, 0, None
     row.failures += 1
-    locked = row.failures >= MAX_FAILURES
-    if locked:
+    if row.failures >= MAX_FAILURES:
         row.locked_until = now + LOCKOUT
-        row.window_started_at, row.failures = now, 0
     db.session.execute(delete(LoginThrottle).where(
         LoginThrottle.window_started_at < now - FORGET_AFTER))
-    return locked
+    db.session.commit()
+    return True
+
+
+def record_failure(username: str) -> bool:
+    """The attempt :func:`begin_attempt` counted failed; True when it was the one that locked
+    the account (for the audit's ``auth.lockout``)."""
+    row = _row(username)
+    return bool(row and row.locked_until and row.failures >= MAX_FAILURES)
+
+
+def release(username: str) -> None:
+    """A correct password: it does not count as a failure (the second factor comes next)."""
+    row = _row(username, lock=True)
+    if row is not None and row.failures > 0:
+        row.failures -= 1
+        if row.failures < MAX_FAILURES:
+            row.locked_until = None
 
 
 def record_success(username: str) -> None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pyotp
 import segno
+from sqlalchemy import or_, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core.clock import utcnow
+from core.extensions import db
 from core.models import User
 
 ISSUER = "Senim"
@@ -34,13 +37,25 @@ def matching_step(secret: str, code: str) -> int | None:
 
 
 def verify_and_consume(user: User, code: str) -> bool:
-    """True once per code: a step at or before the last used one is refused (no replay)."""
+    """True once per code: a step at or before the last used one is refused (no replay).
+
+    The step is consumed by one conditional UPDATE, not read-then-write in Python: several
+    half-signed-in sessions submitting the same code at once race for that row, and the
+    database lets exactly one of them move ``last_totp_step`` forward (on PostgreSQL the
+    others wait for its row lock, then find the condition false; SQLite has one writer)."""
     if not user.totp_secret:
         return False
     step = matching_step(user.totp_secret, code)
     if step is None or (user.last_totp_step is not None and step <= user.last_totp_step):
         return False
-    user.last_totp_step = step
+    result = db.session.execute(
+        update(User).where(User.id == user.id,
+                           or_(User.last_totp_step.is_(None), User.last_totp_step < step))
+        .values(last_totp_step=step).execution_options(synchronize_session=False))
+    if getattr(result, "rowcount", 0) != 1:
+        db.session.refresh(user, ["last_totp_step"])
+        return False
+    set_committed_value(user, "last_totp_step", step)
     return True
 
 

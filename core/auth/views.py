@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
-import secrets
+import re
 from datetime import datetime, timedelta
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from core import audit
-from core.auth import throttle, totp
+from core import audit, permissions
+from core.auth import sessions, throttle, totp
 from core.auth.forms import CodeForm, LoginForm, PasswordChangeForm
 from core.auth.service import authenticate, change_password
 from core.clock import utcnow
 from core.extensions import db, limiter
-from core.models import User
+from core.models import User, UserSession
 from core.urls import safe_next
 from core.users_service import UserError
 
@@ -40,7 +51,7 @@ def login() -> Response | str | tuple[str, int]:
     if not form.validate_on_submit():
         return render_template("core/login.html", form=form)
     username = form.username.data or ""
-    if throttle.is_locked(username):
+    if not throttle.begin_attempt(username):
         return _locked_response(form, "core/login.html")
     user = authenticate(username, form.password.data or "")
     if user is None:
@@ -48,6 +59,7 @@ def login() -> Response | str | tuple[str, int]:
         db.session.commit()
         flash(_("The username or password is not correct."), "error")
         return render_template("core/login.html", form=form)
+    throttle.release(username)
     _remember_pending(user)
     db.session.commit()
     step = "auth.second_factor" if user.totp_confirmed_at else "auth.enrol"
@@ -95,7 +107,7 @@ def second_factor() -> Response | str | tuple[str, int]:
     context = {"demo_code": _demo_code(user)}
     if not form.validate_on_submit():
         return render_template("core/login_code.html", form=form, **context)
-    if throttle.is_locked(user.username):
+    if not throttle.begin_attempt(user.username):
         return _locked_response(form, "core/login_code.html", **context)
     if not totp.verify_and_consume(user, form.code.data or ""):
         _failed(user.username, user)
@@ -107,7 +119,7 @@ def second_factor() -> Response | str | tuple[str, int]:
 
 @bp.route("/login/enrol", methods=["GET", "POST"])
 @limiter.limit(ADDRESS_LIMIT, methods=["POST"])
-def enrol() -> Response | str:
+def enrol() -> Response | str | tuple[str, int]:
     user = _pending_user()
     if user is None or user.totp_confirmed_at:
         return redirect(url_for("auth.login"))
@@ -120,6 +132,8 @@ def enrol() -> Response | str:
                "manual_key": " ".join(secret[i:i + 4] for i in range(0, len(secret), 4)),
                "demo_code": _demo_code(user)}
     if form.validate_on_submit():
+        if not throttle.begin_attempt(user.username):
+            return _locked_response(form, "core/login_enrol.html", **context)
         if totp.verify_and_consume(user, form.code.data or ""):
             user.totp_confirmed_at = utcnow()
             audit.record("auth.totp_enrolled", actor=user, object_type="user", object_id=user.id)
@@ -154,7 +168,8 @@ def start_session(user: User) -> None:
     if lang:
         session["lang"] = lang
     now = utcnow().isoformat()
-    session["sid"] = secrets.token_urlsafe(16)
+    session["sid"] = sessions.start(user)
+    db.session.commit()
     session["started_at"] = now
     session["seen_at"] = now
     session.permanent = True
@@ -191,13 +206,64 @@ def _translate_user_error(error: UserError) -> str:
 
 @bp.post("/logout")
 def logout() -> Response:
-    lang = session.get("lang")
     if current_user.is_authenticated:
+        row = g.get("user_session")
+        if row is not None:  # the copied cookie must not outlive the sign-out
+            row.ended_at, row.end_reason = utcnow(), "logout"
         audit.record("auth.logout", object_type="user", object_id=current_user.id)
         db.session.commit()
+    return _signed_out()
+
+
+def _signed_out() -> Response:
+    lang = session.get("lang")
     logout_user()
     session.clear()
     if lang:
         session["lang"] = lang
     flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"))
+
+
+# ---- "My sessions": every signed-in session of the user, each one can be ended ----------------
+
+SESSION_ID = re.compile(r"^[0-9A-Fa-f-]{1,36}$")
+
+
+def own_live_session(session_id: str) -> UserSession:
+    user: User = g.user
+    row = db.session.get(UserSession, session_id) if SESSION_ID.match(session_id) else None
+    if row is None or not sessions.is_live(row, user):
+        abort(404)  # the same answer for another user's session and for none
+    return row
+
+
+@bp.get("/account/sessions")
+def my_sessions() -> str:
+    user: User = g.user
+    return render_template("core/sessions.html", owner=user, rows=sessions.live_sessions(user),
+                           current=g.get("user_session"), for_admin=False)
+
+
+@bp.post("/account/sessions/<session_id>/end")
+def end_my_session(session_id: str) -> Response:
+    row = own_live_session(session_id)
+    current = g.get("user_session")
+    sessions.end(row, "user")
+    db.session.commit()
+    if current is not None and row.id == current.id:
+        return _signed_out()
+    flash(_("The session is ended."), "info")
+    return redirect(url_for("auth.my_sessions"))
+
+
+@bp.post("/account/sessions/end-others")
+def end_my_other_sessions() -> Response:
+    ended = sessions.end_all(g.user, "user", keep=g.get("user_session"))
+    db.session.commit()
+    flash(_("Sessions ended: %(count)s.", count=ended), "info")
+    return redirect(url_for("auth.my_sessions"))
+
+
+permissions.register_endpoints({name: permissions.ALL_STAFF for name in (
+    "auth.my_sessions", "auth.end_my_session", "auth.end_my_other_sessions")})

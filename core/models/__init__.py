@@ -4,6 +4,7 @@ from core.audit.models import AuditEntry
 from core.models.break_glass import BreakGlassGrant
 from core.models.directory import AGENCIES, AgencyUnit, UnitService
 from core.models.keys import DataKey, KeyRotation
+from core.models.sessions import UserSession
 from core.models.throttle import LoginThrottle
 from core.models.tokens import ApiToken
 from core.models.users import User
@@ -19,4 +20,5 @@ __all__ = [
     "LoginThrottle",
     "UnitService",
     "User",
+    "UserSession",
 ]

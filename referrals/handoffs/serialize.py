@@ -1,12 +1,13 @@
 """A referral as JSON (interfaces.md), trimmed to what the viewer may see (security.md §2):
-another agency's referral shows only its status and outcome, and never its notes."""
+another agency's referral shows only its agency, status and outcome (never its service, unit
+or notes)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from core.models import User
-from core.permissions import can_read_note, sees_referral_in_full
+from core.permissions import OTHER_AGENCY_REFERRAL_FIELDS, can_read_note, sees_referral_in_full
 from intake.serialize import iso
 from referrals.handoffs.models import Referral, ReferralEvent
 
@@ -22,9 +23,10 @@ def event_json(event: ReferralEvent, with_note: bool) -> dict[str, Any]:
 
 def referral_json(referral: Referral, viewer: User) -> dict[str, Any]:
     if not sees_referral_in_full(viewer, referral):
-        return {"id": referral.id, "case_id": referral.case_id, "agency": referral.agency,
-                "service": referral.service, "status": referral.status,
-                "outcome": referral.outcome}
+        trimmed = {"id": referral.id, "case_id": referral.case_id, "agency": referral.agency,
+                   "status": referral.status, "outcome": referral.outcome}
+        return {name: value for name, value in trimmed.items()
+                if name in OTHER_AGENCY_REFERRAL_FIELDS}
     unit = referral.unit
     return {
         "id": referral.id, "case_id": referral.case_id, "agency": referral.agency,

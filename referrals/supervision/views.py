@@ -221,8 +221,10 @@ def find_access_log() -> Response | str:
 
 @bp.get("/audit/verify")
 def audit_verify_page() -> str:
-    """The chain from the last verified checkpoint to the head, checked now (as the API does)."""
-    result = audit.verify_incremental()
-    audit.record("audit.verified", details={"ok": result.ok})
+    """The chain from the last verified checkpoint to the head, checked now (as the API does),
+    or the whole chain when asked (``?full=1``): the page says which it did."""
+    full = request.args.get("full") == "1"
+    result = audit.verify() if full else audit.verify_incremental()
+    audit.record("audit.verified", details={"ok": result.ok, "full": full})
     db.session.commit()
-    return _render("audit_verify.html", result=result)
+    return _render("audit_verify.html", result=result, full=full)

@@ -154,8 +154,10 @@
     input.addEventListener("change", function () {
       var value = input.value.trim();
       if (value.length < 10) { return; }
-      var url = form.dataset.lookupUrl + "?" + input.dataset.lookup + "=" + encodeURIComponent(value);
-      fetch(url, {credentials: "same-origin"}).then(function (r) { return r.ok ? r.json() : null; })
+      // In the body, never the URL: a phone or IIN must not reach access logs or history.
+      var body = new FormData();
+      body.append(input.dataset.lookup, value);
+      post(form.dataset.lookupUrl, body).then(function (r) { return r.ok ? r.json() : null; })
         .then(function (body) { if (body) { showMatches(body.items); } });
     });
   });

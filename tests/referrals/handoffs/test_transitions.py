@@ -330,7 +330,7 @@ def test_other_agencies_see_status_and_outcome_only(
     police.act(referral_id, "complete", {"outcome": "investigation_opened", "note": "Іс қозғалды"})
     seen = acting(people.education).get(f"/cases/{case['case_id']}").json
     other = next(r for r in seen["referrals"] if r["id"] == referral_id)
-    assert set(other) == {"id", "case_id", "agency", "service", "status", "outcome"}
+    assert set(other) == {"id", "case_id", "agency", "status", "outcome"}  # no service
     assert other["outcome"] == "investigation_opened"
     helpline = acting(people.operator).get(f"/referrals/{referral_id}").json
     assert [e["note"] for e in helpline["events"] if e["action"] == "complete"] == ["Іс қозғалды"]
