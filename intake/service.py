@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -234,11 +234,14 @@ def _replayed(actor: User, key: str | None, digest: str) -> Contact | None:
 
 
 def submit_contact(data: Any, actor: User, *, idempotency_key: str | None = None,
-                   now: datetime | None = None, fingerprint: Any = None) -> Submission:
+                   now: datetime | None = None, fingerprint: Any = None,
+                   before_commit: Callable[[Submission], None] | None = None) -> Submission:
     """Create the contact (and case, decision, referrals) once per idempotency key.
 
     ``fingerprint`` is what a replay must repeat to count as the same request (default: the
     whole body); the form leaves out what the server adds itself, such as the end time.
+    ``before_commit`` runs in the same transaction once the contact exists (an anonymous text
+    report links itself to the new case there, so both commit or neither does).
     """
     now = now or utcnow()
     digest = request_hash(data if fingerprint is None else fingerprint)
@@ -248,6 +251,8 @@ def submit_contact(data: Any, actor: User, *, idempotency_key: str | None = None
     valid = validate_contact(data, actor, now)
     try:
         submission = _store(valid, actor, now, idempotency_key, digest)
+        if before_commit is not None:
+            before_commit(submission)
         db.session.commit()
     except IntegrityError:
         # A double click that raced us: the other request committed the same key first.
