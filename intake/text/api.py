@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import g, jsonify, request
+from sqlalchemy import Boolean, literal
 from werkzeug.wrappers import Response
 
 from core import audit
@@ -233,7 +234,8 @@ def _cursor_value(column: Any) -> Any:
                 raise ApiError(422, "the cursor is not valid", {"cursor": "invalid"}) from None
         return moment
     if column.key == "urgent":
-        return bool
+        # a bound literal: SQLAlchemy refuses ``column < True`` written with Python's booleans
+        return lambda value: literal(bool(value), Boolean())
     return str
 
 
