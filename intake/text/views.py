@@ -47,8 +47,8 @@ def _names(ids: set[str | None]) -> dict[str, str]:
     wanted = [i for i in ids if i]
     if not wanted:
         return {}
-    return dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(wanted)))
-                .tuples().all())
+    rows = db.session.execute(select(User.id, User.display_name).where(User.id.in_(wanted)))
+    return {str(user_id): str(name) for user_id, name in rows}
 
 
 def _report_or_404(report_id: str) -> TextReport:
