@@ -149,3 +149,18 @@ def export_row(school: School) -> dict[str, Any]:
             "region": school.region, "district": school.district,
             "report_token": token.token if token else None,
             "report_url": report_url(token.token) if token else None}
+
+
+# Obviously fictional schools for `senim demo` (development only): one per pilot district.
+DEMO_SCHOOLS = (
+    ("№3 жалпы білім беретін мектеп (демо)", "Общеобразовательная школа №3 (демо)", "KZ-27",
+     "KZ-27-TEREKTI"),
+    ("№12 мектеп-гимназия (демо)", "Школа-гимназия №12 (демо)", "KZ-27", "KZ-27-ORAL"),
+    ("Ақсай политехникалық колледжі (демо)", "Аксайский политехнический колледж (демо)", "KZ-27",
+     "KZ-27-BURLIN"),
+)
+
+
+def load_demo_schools(now: datetime) -> int:
+    """Idempotent like the import; returns how many were created."""
+    return len(import_rows(DEMO_SCHOOLS, now).created)

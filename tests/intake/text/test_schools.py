@@ -116,3 +116,13 @@ def test_the_qr_code_encodes_the_report_url(app: Flask) -> None:
     url = "http://127.0.0.1:5000/r/abcdefghijklmnop"
     assert qr_svg(url).startswith("data:image/svg+xml")
     assert segno.make(url, error="h").designator  # encodable at the highest correction level
+
+
+def test_the_demo_loads_fictional_schools_once(app: Flask) -> None:
+    from core.clock import utcnow
+    from intake.text.schools import load_demo_schools
+
+    assert load_demo_schools(utcnow()) == 3
+    assert load_demo_schools(utcnow()) == 0
+    names = db.session.scalars(select(School.name_ru)).all()
+    assert len(names) == 3 and all("(демо)" in n for n in names)
