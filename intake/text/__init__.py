@@ -3,6 +3,8 @@ page and its two-way thread, risk triage, and the helpline's queue of text repor
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
@@ -30,6 +32,25 @@ ENDPOINTS = {
 }
 
 
+class QuietChildRequests(logging.Filter):
+    """Request logs (the development server's, and any access log through ``logging``) start
+    with the client's address: drop their lines for the child's pages and public endpoints, so
+    no log ties an address to a report (issue 12: nothing that could identify the child)."""
+
+    MARKERS = ('"GET /r/', '"POST /r/', " /api/v1/public/")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not any(marker in message for marker in self.MARKERS)
+
+
+def _quiet_request_logs() -> None:
+    for name in ("werkzeug", "gunicorn.access"):
+        target = logging.getLogger(name)
+        if not any(isinstance(f, QuietChildRequests) for f in target.filters):
+            target.addFilter(QuietChildRequests())
+
+
 def init_app(app: Flask) -> None:
     from core.extensions import csrf
     from core.permissions import register_endpoints
@@ -37,6 +58,7 @@ def init_app(app: Flask) -> None:
     from intake.text import api, cli, labels, models, public, views  # noqa: F401  (register on import)
 
     register_endpoints(ENDPOINTS)
+    _quiet_request_logs()
     csrf.exempt(public.bp)  # no session, nothing to forge: see intake/text/public.py
     app.register_blueprint(public.bp)
     app.register_blueprint(views.bp)

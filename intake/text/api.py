@@ -19,6 +19,7 @@ from core.extensions import db
 from core.models import User
 from intake.models import LANGUAGES
 from intake.schema import CONTACT_CREATED, CONTACT_SCHEMA
+from intake.serialize import iso
 from intake.text import service, throttle
 from intake.text.models import CLOSED, OPEN, SAFE_ANSWERS, STATUSES, TextReport
 from intake.text.service import (
@@ -106,10 +107,11 @@ def public_create_report() -> tuple[Response, int]:
     if key is not None and not 1 <= len(key) <= 100:
         raise ApiError(422, "Idempotency-Key must have 1 to 100 characters",
                        {"Idempotency-Key": "length"})
+    _throttled(throttle.new_report_from_address)
     found = service.lookup_token(body["school_token"])
     if found is None or found.retired:
         raise ApiError(404, "this school code is unknown or was replaced; call 111")
-    _throttled(throttle.new_report, body["school_token"])
+    _throttled(throttle.new_report_for_token, body["school_token"])
     try:
         new = service.parse_report(body)
         report, code = service.create_report(found.school, new, utcnow(), idempotency_key=key,
@@ -182,9 +184,8 @@ def staff_thread(report: TextReport, now: datetime) -> dict[str, Any]:
     return {**queue_item(report, now), "language": report.language, "age": report.age,
             "safe_now": report.safe_now, "contact_ok": report.contact_ok,
             "contact_how": report.contact_how,
-            "claim_expires_at": report.claim_expires_at.isoformat()
-            if holder and report.claim_expires_at else None,
-            "messages": [{"id": m.id, "from": m.sender, "text": m.text, "at": m.at.isoformat(),
+            "claim_expires_at": iso(report.claim_expires_at) if holder else None,
+            "messages": [{"id": m.id, "from": m.sender, "text": m.text, "at": iso(m.at),
                           "author": _user_ref(m.author_id), "risk": list(m.risk or [])}
                          for m in report.messages]}
 

@@ -27,16 +27,18 @@ HONEYPOT = "website"  # hidden from people; a bot that fills every field fills i
 PUBLIC_BODY_LIMIT = 32 * 1024  # the longest message is 5,000 characters (20 KB in UTF-8)
 
 
-def page_language() -> str:
-    """The language the child picked (a link or a hidden field), else the phone's, else kk."""
-    chosen = request.values.get("lang")
+def page_language(read_body: bool = True) -> str:
+    """The language the child picked (a link or a hidden field), else the phone's, else kk.
+    ``read_body=False`` when the body must not be read (it was refused as too large)."""
+    chosen = request.values.get("lang") if read_body else request.args.get("lang")
     if chosen in LANGUAGES:
         return str(chosen)
     return request.accept_languages.best_match(LANGUAGES) or DEFAULT_LANGUAGE
 
 
-def render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
-    lang = page_language()
+def render(template: str, status: int = 200, read_body: bool = True,
+           **context: Any) -> tuple[str, int]:
+    lang = page_language(read_body)
     with force_locale(lang):
         html = render_template(f"intake/public/{template}", lang=lang, languages=LANGUAGES,
                                **context)
@@ -63,6 +65,10 @@ def report_page(school_token: str) -> tuple[str, int]:
 
 @bp.post("/r/<school_token>")
 def submit_report(school_token: str) -> tuple[str, int]:
+    try:
+        throttle.new_report_from_address()
+    except throttle.Throttled:
+        return render("throttled.html", 429, token=school_token)
     found, page = _token_or_page(school_token)
     if page is not None:
         return page
@@ -73,7 +79,7 @@ def submit_report(school_token: str) -> tuple[str, int]:
 
         return render("code.html", token=school_token, code=new_code(), urgent=False)
     try:
-        throttle.new_report(school_token)
+        throttle.new_report_for_token(school_token)
     except throttle.Throttled:
         return render("throttled.html", 429, token=school_token)
     try:
@@ -135,6 +141,13 @@ def message(school_token: str) -> tuple[str, int]:
         return _thread_page(school_token, report, code, 409)
     db.session.commit()
     return _thread_page(school_token, report, code, sent=True)
+
+
+@bp.errorhandler(413)
+def too_large(error: Exception) -> tuple[str, int]:
+    """A message over the size limit: a page of this channel (no cookie, the child's words)."""
+    token = (request.view_args or {}).get("school_token")
+    return render("too_long.html", 413, read_body=False, token=token)
 
 
 @bp.get("/r/exit")

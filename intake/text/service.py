@@ -264,7 +264,9 @@ def child_writes(report: TextReport, raw: Any, now: datetime) -> TextMessage:
 
 def public_thread(report: TextReport) -> dict[str, Any]:
     """The thread as the child sees it (interfaces.md): no operator names, no risk marks."""
-    return {"messages": [{"from": m.sender, "text": m.text, "at": m.at.isoformat()}
+    from intake.serialize import iso
+
+    return {"messages": [{"from": m.sender, "text": m.text, "at": iso(m.at)}
                          for m in report.messages],
             "status": CLOSED if report.status == CLOSED else OPEN}
 

@@ -40,8 +40,13 @@ def _hit(rule: str, *key: str) -> None:
         raise Throttled(rule)
 
 
-def new_report(school_token: str) -> None:
+def new_report_from_address() -> None:
+    """Counted before the token is even looked up, so unknown tokens cost the sender too."""
     _hit(REPORTS_PER_ADDRESS, "report-address", _address_key())
+
+
+def new_report_for_token(school_token: str) -> None:
+    """Only for tokens that exist: random tokens must not grow the limiter's storage."""
     _hit(REPORTS_PER_TOKEN, "report-token", school_token)
 
 

@@ -44,7 +44,7 @@ def test_the_code_opens_the_thread_and_the_child_writes_more(report: Any, thread
     first = thread(code.lower().replace("-", " "))  # typed loosely: still the same code
     assert first.status_code == 200
     assert first.json == {"messages": [{"from": "child", "text": BULLYING_KK,
-                                        "at": "2026-11-20T05:00:00+00:00"}], "status": "open"}
+                                        "at": "2026-11-20T10:00:00+05:00"}], "status": "open"}
     more = client.post("/api/v1/public/reports/messages",
                        json={"follow_up_code": code, "text": "Бүгін де солай болды."})
     assert more.status_code == 200

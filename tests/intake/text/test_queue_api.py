@@ -100,7 +100,7 @@ def test_a_reply_reaches_the_child_and_a_later_child_message_reopens(
     assert answered.json["messages"][-1]["author"]["id"] == operator.id
     seen = thread(code).json
     assert seen["messages"][-1] == {"from": "helpline", "text": "Сәлем! Біз сенімен біргеміз.",
-                                    "at": "2026-11-20T05:03:00+00:00"}
+                                    "at": "2026-11-20T10:03:00+05:00"}
     assert "author" not in seen["messages"][-1]  # the child never learns who answered
     assert api.get("/text-reports?status=open").json["items"] == []
     client.post("/api/v1/public/reports/messages", json={"follow_up_code": code, "text": "Рақмет"})

@@ -131,3 +131,25 @@ def test_what_the_page_writes_is_escaped(client: FlaskClient, token: str) -> Non
     code = re.search(r'id="follow-up-code">([^<]+)<', done.get_data(as_text=True)).group(1)
     html = client.post(f"/r/{token}/thread", data={"follow_up_code": code}).get_data(as_text=True)
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)" in html
+
+
+def test_request_logs_drop_the_childs_requests() -> None:
+    import logging
+
+    from intake.text import QuietChildRequests
+
+    quiet = QuietChildRequests()
+
+    def line(text: str) -> logging.LogRecord:
+        return logging.LogRecord("werkzeug", logging.INFO, "", 0, "%s - - [x] %s", ("198.51.100.5", text), None)
+
+    assert not quiet.filter(line('"POST /r/abc/thread HTTP/1.1" 200 -'))
+    assert not quiet.filter(line('"POST /api/v1/public/reports HTTP/1.1" 201 -'))
+    assert quiet.filter(line('"GET /text-reports HTTP/1.1" 200 -'))
+    assert any(isinstance(f, QuietChildRequests) for f in logging.getLogger("werkzeug").filters)
+
+
+def test_a_too_long_post_gets_the_channels_own_page(client: FlaskClient, token: str) -> None:
+    page = client.post(f"/r/{token}", data={"text": "ж" * 40_000}, headers={"Accept-Language": "en"})
+    assert page.status_code == 413 and "too long" in page.get_data(as_text=True)
+    assert "Set-Cookie" not in page.headers
