@@ -25,6 +25,10 @@ from core.models import User
 PUBLIC_ENDPOINTS = frozenset({
     "static", "auth.login", "auth.second_factor", "auth.enrol", "i18n.choose_language",
     "api.openapi_json", "health.healthz",
+    # the school QR channel (intake/text): the child's report page, thread and quick exit
+    "text_public.report_page", "text_public.submit_report", "text_public.thread",
+    "text_public.message", "text_public.exit_page",
+    "api.public_create_report", "api.public_report_thread", "api.public_report_message",
 })
 # Where a signed-in user who must first change their password may still go.
 PASSWORD_CHANGE_ALLOWED = frozenset({"auth.password", "auth.logout", "static",

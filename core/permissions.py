@@ -387,3 +387,16 @@ def can_read_access_log(user: UserLike, case: CaseLike, grants: Iterable[GrantLi
     if role is Role.AUDITOR:
         return True
     return role is Role.SUPERVISOR and can_view_case(user, case, grants, now)
+
+
+# ---- the anonymous school channel (issue 12) -------------------------------------------------
+
+
+def can_handle_text_report(user: UserLike, region: str | None) -> bool:
+    """Anonymous text reports are the helpline's, within the reader's region like a case."""
+    return can_submit_contact(user) and helpline_sees_region(user, region)
+
+
+def can_manage_schools(user: UserLike) -> bool:
+    """The school directory, its posters and token rotation: administrators and supervisors."""
+    return user.active and Role(user.role) in {Role.ADMIN, Role.SUPERVISOR}

@@ -18,3 +18,6 @@ def init_app(app: Flask) -> None:
     register_home(app, helpline, views.operator_home)
     add_navigation(app, _l("New contact"), "intake.new_contact", helpline)
     add_navigation(app, _l("Cases"), "intake.cases", helpline)
+    from intake import text
+
+    text.init_app(app)

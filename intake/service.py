@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -237,11 +237,14 @@ def _replayed(actor: User, key: str | None, digest: str) -> Contact | None:
 
 
 def submit_contact(data: Any, actor: User, *, idempotency_key: str | None = None,
-                   now: datetime | None = None, fingerprint: Any = None) -> Submission:
+                   now: datetime | None = None, fingerprint: Any = None,
+                   before_commit: Callable[[Submission], None] | None = None) -> Submission:
     """Create the contact (and case, decision, referrals) once per idempotency key.
 
     ``fingerprint`` is what a replay must repeat to count as the same request (default: the
     whole body); the form leaves out what the server adds itself, such as the end time.
+    ``before_commit`` runs in the same transaction once the contact exists (an anonymous text
+    report links itself to the new case there, so both commit or neither does).
     """
     now = now or utcnow()
     digest = request_hash(data if fingerprint is None else fingerprint)
@@ -249,16 +252,18 @@ def submit_contact(data: Any, actor: User, *, idempotency_key: str | None = None
     if existing is not None:
         return Submission(existing, created=False)
     with read_once():  # the algorithm and calendar, asked for a dozen times, are read once
-        return _submit(data, actor, now, idempotency_key, digest)
+        return _submit(data, actor, now, idempotency_key, digest, before_commit)
 
 
 def _submit(data: Any, actor: User, now: datetime, idempotency_key: str | None,
-            digest: str) -> Submission:
+            digest: str, before_commit: Callable[[Submission], None] | None) -> Submission:
     valid = validate_contact(data, actor, now)
     try:
         with audit.batched():  # the entries go in last, so the append lock is held briefly
             submission = _store(valid, actor, now, idempotency_key, digest)
             db.session.flush()
+        if before_commit is not None:
+            before_commit(submission)
         _commit_keeping_state()
     except IntegrityError:
         # A double click that raced us: the other request committed the same key first.

@@ -13,3 +13,7 @@ case_submitted = signals.signal("case-submitted")
 
 # sender: the Flask app; kwargs: case, decision, decision_row, services, actor, now
 referrals_requested = signals.signal("referrals-requested")
+
+# sender: the Flask app; kwargs: report (intake.text.models.TextReport), now. Sent inside the
+# transaction that found the risk, so the supervisors' notifications commit with the report.
+text_report_urgent = signals.signal("text-report-urgent")

@@ -112,6 +112,8 @@ def new_contact() -> Response | tuple[str, int]:
         case_id = request.args.get("case_id")
         if case_id and not loaded:
             state = FormState({"case_id": case_id, "contact_type": "follow_up"}, {}, {})
+        if request.args.get("text_report") and not loaded:
+            state = _from_text_report(user, request.args["text_report"])
         return _render_form(state, None, draft_id=loaded[0].id if loaded else "")
     started, ended = _form_times()
     data = contact_from_form(request.form, started_at=started, ended_at=ended)
@@ -129,11 +131,42 @@ def new_contact() -> Response | tuple[str, int]:
     return _submit(user, data, current_language())
 
 
+def _from_text_report(user: User, report_id: str) -> FormState:
+    """The form filled from an anonymous text report (reading it decrypts: audited)."""
+    from intake.text import service as text_service
+
+    report = text_service.visible_report(report_id, user)
+    if report is None or report.contact_id is not None:
+        abort(404)
+    reset_decrypted_fields()
+    flat, lists = _dotted(text_service.contact_prefill(report))
+    flat["caller.callback_consent"] = "on" if flat.get("caller.callback_consent") else ""
+    flat["text_report_id"] = report.id
+    audit.record("text_report.viewed", object_type="text_report", object_id=report.id,
+                 fields=decrypted_fields())
+    db.session.commit()
+    return FormState(flat, lists, {})
+
+
+def _text_report_link(user: User) -> Any:
+    """When the form records a text report: link the report to the new contact and case in
+    the submitting transaction (None for an ordinary contact)."""
+    from intake.text import service as text_service
+
+    report_id = request.form.get("text_report_id")
+    if not report_id:
+        return None
+    report = text_service.visible_report(report_id, user)
+    if report is None or report.contact_id is not None:
+        abort(404)
+    return lambda submission: text_service.link_contact(report, submission.contact, user)
+
+
 def _submit(user: User, data: dict[str, Any], lang: str) -> Response | tuple[str, int]:
     try:
         fingerprint = {k: v for k, v in data.items() if k != "ended_at"}
         submission = submit_contact(data, user, idempotency_key=request.form.get("form_token"),
-                                    fingerprint=fingerprint)
+                                    fingerprint=fingerprint, before_commit=_text_report_link(user))
     except ContactInvalid as error:
         db.session.rollback()
         flash(_("Some fields need attention; nothing was saved yet."), "error")
@@ -253,10 +286,22 @@ def case_page(case_id: str) -> str:
     reset_decrypted_fields()
     view = viewer_field_view(user, case)
     html = render_template("intake/case.html", case=case, view=view,
-                           can_edit=permissions.can_edit_case(user, case))
+                           can_edit=permissions.can_edit_case(user, case),
+                           text_reports=_case_text_reports(user, case))
     audit.record("case.viewed", object_type="case", object_id=case.id, fields=decrypted_fields())
     db.session.commit()
     return html
+
+
+def _case_text_reports(user: User, case: Case) -> list[Any]:
+    """The anonymous conversations recorded in this case, for the helpline only: the thread
+    goes on after the conversion and its later messages show here."""
+    from intake.text.models import TextReport
+
+    if not permissions.can_handle_text_report(user, case.region):
+        return []
+    return list(db.session.scalars(select(TextReport).where(TextReport.case_id == case.id)
+                                   .order_by(TextReport.created_at)))
 
 
 @bp.route("/cases", methods=["GET", "POST"])

@@ -10,7 +10,7 @@ if TYPE_CHECKING:  # the routing engine below this package must import without F
 
 def init_app(app: Flask) -> None:
     # models registers the tables and routing_api its API operation, both on import.
-    from intake.signals import case_submitted, referrals_requested
+    from intake.signals import case_submitted, referrals_requested, text_report_urgent
     from referrals import (  # noqa: F401
         admin,
         demo,
@@ -22,7 +22,7 @@ def init_app(app: Flask) -> None:
         routing_service,
         supervision,
     )
-    from referrals.handoffs import creation
+    from referrals.handoffs import creation, notify
     from referrals.port import ReferralsRouting
 
     app.cli.add_command(demo.demo_command)
@@ -35,5 +35,6 @@ def init_app(app: Flask) -> None:
     # module-level, so they live as long as the process).
     case_submitted.connect(creation.on_case_submitted)
     referrals_requested.connect(creation.on_referrals_requested)
+    text_report_urgent.connect(notify.on_urgent_text_report)
     handoffs.init_app(app)
     supervision.init_app(app)

@@ -128,10 +128,15 @@ def demo_command() -> None:
     """Load the demo directory and users (development only; idempotent)."""
     if current_app.config["SENIM"].env != "development":
         raise click.ClickException("senim demo runs only with SENIM_ENV=development")
+    from core.clock import utcnow
+    from intake.text.schools import load_demo_schools
+
     units = load_directory()
     users = load_users()
+    schools = load_demo_schools(utcnow())
     db.session.commit()
     click.echo(f"agency units created: {units}")
+    click.echo(f"schools created: {schools} (their QR report pages: senim schools export)")
     if not users:
         click.echo("demo users already exist; their passwords were shown when they were created")
         return

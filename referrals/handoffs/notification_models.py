@@ -21,7 +21,9 @@ ESCALATION_ACTION = "escalation_action"
 DECLINED = "declined"
 COMPLETED = "completed"
 NOTE = "note"
-KINDS = (NEW_REFERRAL, ESCALATION_ACK, ESCALATION_ACTION, DECLINED, COMPLETED, NOTE)
+URGENT_TEXT_REPORT = "urgent_text_report"  # an anonymous school report signals risk (issue 12)
+KINDS = (NEW_REFERRAL, ESCALATION_ACK, ESCALATION_ACTION, DECLINED, COMPLETED, NOTE,
+         URGENT_TEXT_REPORT)
 
 
 class Notification(IdMixin, db.Model):  # type: ignore[name-defined]

@@ -42,6 +42,7 @@ from referrals.handoffs.notification_models import (
     ESCALATION_ACTION,
     NEW_REFERRAL,
     NOTE,
+    URGENT_TEXT_REPORT,
     Notification,
 )
 
@@ -194,6 +195,15 @@ def _note_added(referral: Referral, actor: User) -> None:
         notify_users(_case_opener(referral), NOTE, referral, skip=actor)
     else:
         notify_users(unit_users(referral.unit_id), NOTE, referral, skip=actor)
+
+
+def on_urgent_text_report(sender: Any, report: Any, now: Any, **_: Any) -> None:
+    """An anonymous text report signals risk (intake/text/triage.py): every supervisor of its
+    region and of the whole helpline hears of it at once, in the report's own transaction. The
+    notification carries no text of the report, only its kind; the link opens the queue."""
+    for user in supervisors_for(report.region):
+        db.session.add(Notification(user_id=user.id, kind=URGENT_TEXT_REPORT, referral_id=None,
+                                    created_at=now))
 
 
 # ---- email -------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ NOTIFICATION_LABELS: dict[str, Any] = {
     "completed": _l("Completed by the agency"),
     "note": _l("New note"),
     "break_glass": _l("Break-the-glass: another supervisor opened a case outside their scope"),
+    "urgent_text_report": _l("Urgent anonymous text report from a school"),
 }
 
 

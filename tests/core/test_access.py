@@ -36,6 +36,10 @@ def test_the_public_allowlist_is_exactly_this() -> None:
     assert set(PUBLIC_ENDPOINTS) == {
         "static", "auth.login", "auth.second_factor", "auth.enrol", "i18n.choose_language",
         "api.openapi_json", "health.healthz",
+        # the school QR channel (issue 12): the child's page, thread, quick exit and API
+        "text_public.report_page", "text_public.submit_report", "text_public.thread",
+        "text_public.message", "text_public.exit_page",
+        "api.public_create_report", "api.public_report_thread", "api.public_report_message",
     }
 
 
