@@ -11,7 +11,16 @@ if TYPE_CHECKING:  # the routing engine below this package must import without F
 def init_app(app: Flask) -> None:
     # models registers the tables and routing_api its API operation, both on import.
     from intake.signals import case_submitted, referrals_requested
-    from referrals import admin, demo, handoffs, models, routing_api, routing_cli, supervision  # noqa: F401
+    from referrals import (  # noqa: F401
+        admin,
+        demo,
+        handoffs,
+        models,
+        registers,
+        routing_api,
+        routing_cli,
+        supervision,
+    )
     from referrals.handoffs import creation
     from referrals.port import ReferralsRouting
 
@@ -25,3 +34,4 @@ def init_app(app: Flask) -> None:
     referrals_requested.connect(creation.on_referrals_requested)
     handoffs.init_app(app)
     supervision.init_app(app)
+    registers.init_app(app)
