@@ -19,6 +19,8 @@ from core.models.base import IdMixin, UTCDateTime
 
 # JSONB on PostgreSQL (indexable, compact), plain JSON text elsewhere.
 JsonList = JSON().with_variant(JSONB(), "postgresql")
+# The same, where None means SQL NULL rather than the JSON value null.
+NullableJsonList = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 CASE_OPEN, CASE_CLOSED = "open", "closed"
 # Contact types that never open a case; they are stored and counted on their own.
@@ -62,7 +64,7 @@ class Child(IdMixin, db.Model):  # type: ignore[name-defined]
     risk_flags = EncryptedCodes(RISK_FLAGS, bits_field="risk_flags")
     # Flags written in clear before they were encrypted (migration register_flags). Only
     # `senim keys encrypt-risk-flags` reads it: it encrypts each row's flags and empties it.
-    risk_flags_legacy: Mapped[list[str] | None] = mapped_column(JsonList, nullable=True)
+    risk_flags_legacy: Mapped[list[str] | None] = mapped_column(NullableJsonList, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
