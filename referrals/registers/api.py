@@ -93,14 +93,14 @@ ACT_SCHEMA = {
 }
 SIGN_BODY = {"type": "object", "additionalProperties": False, "required": ["region", "month"],
              "properties": {"region": REGION, "month": MONTH}}
-REGISTER_QUERY = [
+REGISTER_QUERY: list[dict[str, Any]] = [
     {"name": "region", "in": "query", "required": True, "schema": REGION},
     {"name": "district", "in": "query", "schema": {"type": "string"}},
     {"name": "flag", "in": "query", "schema": {"enum": list(RISK_FLAGS)},
      "description": "only children with this flag (repeat for any of several)"},
     *PAGE_QUERY,
 ]
-ACT_QUERY = [{"name": "region", "in": "query", "required": True, "schema": REGION},
+ACT_QUERY: list[dict[str, Any]] = [{"name": "region", "in": "query", "required": True, "schema": REGION},
              {"name": "month", "in": "query", "required": True, "schema": MONTH}]
 
 

@@ -182,7 +182,7 @@ def _add_categories(by_case: dict[str, ActCase]) -> None:
                               .where(Contact.case_id.in_(list(by_case)))
                               .order_by(Contact.received_at))
     for case_id, categories in rows:
-        case = by_case[case_id]
+        case = by_case[str(case_id)]
         case.categories += [c for c in categories or [] if c not in case.categories]
 
 

@@ -56,8 +56,10 @@ def counts(view: RegisterView, region: str, district: str | None,
            flags: Sequence[str] = ()) -> Counts:
     """Children per visible flag and per district; with ``flags``, only children holding one
     of them (the same filter as the list)."""
-    query = _scoped(select(Child.district, Child.risk_flags_key, Child.risk_flags_mask,
-                           func.count()), region, district)
+    query: Select[Any] = select(  # type: ignore[assignment]
+        Child.district, Child.risk_flags_key, Child.risk_flags_mask,
+        func.count())
+    query = _scoped(query, region, district)
     query = query.group_by(Child.district, Child.risk_flags_key, Child.risk_flags_mask)
     wanted = set(flags)
     per_flag: Counter[str] = Counter({flag: 0 for flag in visible_flags(view)})
@@ -99,7 +101,7 @@ def _latest_cases(child_ids: list[str]) -> dict[str, tuple[str, str]]:
         return {}
     rows = db.session.execute(select(Case.child_id, Case.id, Case.number)
                               .where(Case.child_id.in_(child_ids)).order_by(Case.opened_at))
-    return {child_id: (case_id, number) for child_id, case_id, number in rows}
+    return {str(child_id): (case_id, number) for child_id, case_id, number in rows}
 
 
 def child_in_register(view: RegisterView, child_id: str) -> Child | None:

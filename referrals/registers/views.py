@@ -80,7 +80,8 @@ def risk_group() -> str:
         abort(404)
     reset_decrypted_fields()
     counts = register.counts(view, region, district, flags)
-    entries, next_cursor = ([], None)
+    entries: list[register.Entry] = []
+    next_cursor: str | None = None
     if view.items:
         entries, next_cursor = register.entries(view, region, district, flags, PAGE_SIZE,
                                                   request.args.get("cursor"))

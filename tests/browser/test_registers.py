@@ -9,8 +9,8 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from core.models import AgencyUnit, User
 from core.extensions import db
+from core.models import AgencyUnit, User
 from tests.browser.conftest import browser_sign_in
 from tests.intake.conftest import bearer, contact, directory  # noqa: F401
 

@@ -6,7 +6,7 @@ signing, 404 for another region's heads, the page, print and PDF."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
