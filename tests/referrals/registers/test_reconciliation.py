@@ -218,3 +218,19 @@ def test_viewing_the_act_is_audited(acting: Callable[[User], Acting], heads: Hea
         AuditEntry.action == "reconciliation.viewed"))
     assert entry is not None and entry.actor_id == heads.police.id
     assert entry.object_id == "KZ-27/2026-11"
+
+
+def test_the_openapi_description_documents_the_three_endpoints(client: Any) -> None:
+    paths = client.get("/api/v1/openapi.json").json["paths"]
+    register = paths["/api/v1/registers/risk-group"]["get"]
+    assert {p["name"] for p in register["parameters"]} >= {"region", "district", "flag", "limit",
+                                                           "cursor"}
+    assert "next_cursor" in register["responses"]["200"]["content"]["application/json"][
+        "schema"]["required"]
+    act = paths["/api/v1/reports/reconciliation"]["get"]
+    assert act["responses"]["200"]["content"]["application/json"]["schema"]["required"] == [
+        "region", "month", "cases", "signoffs"]
+    sign = paths["/api/v1/reports/reconciliation/sign"]["post"]
+    assert sign["requestBody"]["content"]["application/json"]["schema"]["required"] == [
+        "region", "month"]
+    assert {"404", "409"} <= set(sign["responses"])
