@@ -13,15 +13,16 @@ case view can list the personal fields that were decrypted for it (security.md Â
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context
-from sqlalchemy import LargeBinary, String, func, select
+from sqlalchemy import ColumnElement, Integer, LargeBinary, String, and_, false, func, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import mapped_column
 
@@ -34,6 +35,7 @@ from core.crypto import (
     new_data_key,
     wrap_data_key,
 )
+from core.crypto.flag_bits import bit_positions, codes_of, mask_of
 from core.extensions import db
 from core.models.keys import ACTIVE, CURRENT, DataKey
 
@@ -51,6 +53,8 @@ class CryptoService:
         self._loaded_at = 0.0
         self._cipher: FieldCipher | None = None
         self._indexer: BlindIndexer | None = None
+        # Derived from the keys; a key id is never reused for another key, so entries stay valid.
+        self._bits_cache: dict[tuple[int, str, tuple[str, ...]], Mapping[str, int]] = {}
 
     def __repr__(self) -> str:
         return "<CryptoService>"
@@ -133,6 +137,19 @@ class CryptoService:
                 created_at=_now()))
         self.reload()
         return new_id
+
+    def code_bits(self, field: str, codes: Sequence[str], key_id: int | None = None
+                  ) -> Mapping[str, int]:
+        """The keyed bit of each code of an ``EncryptedCodes`` field under one key (the
+        current one by default); see core/crypto/flag_bits.py."""
+        ring = self.keyring()
+        kid = ring.current_id if key_id is None else key_id
+        cache_key = (kid, field, tuple(codes))
+        bits = self._bits_cache.get(cache_key)
+        if bits is None:
+            bits = bit_positions(ring.index_key(kid, f"{field}.bits"), codes)
+            self._bits_cache[cache_key] = bits
+        return bits
 
     def decrypt(self, blob: bytes, table: str, column: str, row_id: str) -> str:
         try:
@@ -232,6 +249,79 @@ class EncryptedText:
         if self.blind_index:
             setattr(instance, self.index_attr, index_or_none(self.blind_index, value))
         instance.__dict__[self._cache_attr] = (blob, value)
+
+
+class EncryptedCodes(EncryptedText):
+    """An encrypted set of codes from a fixed vocabulary, still countable and filterable in SQL.
+
+    The list is stored as encrypted JSON (the column ``<name>``), beside a keyed bitmask
+    (``<name>_mask``) and the id of the key the mask was made under (``<name>_key``); see
+    core/crypto/flag_bits.py for what the mask reveals and what it does not. Reads return a
+    list (empty for none); assigning a list rewrites all three columns, so a key rotation
+    (``senim keys rotate`` re-assigns every value) moves the mask to the new key as well.
+    ``mask_filter`` and ``decode_mask`` are the query side."""
+
+    def __init__(self, codes: Sequence[str], *, bits_field: str) -> None:
+        super().__init__()
+        self.codes = tuple(codes)
+        self.bits_field = bits_field
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        super().__set_name__(owner, name)
+        setattr(owner, self.mask_attr, mapped_column(f"{name}_mask", Integer, nullable=False,
+                                                     default=0, index=True))
+        setattr(owner, self.key_attr, mapped_column(f"{name}_key", Integer, nullable=True))
+
+    @property
+    def mask_attr(self) -> str:
+        return f"{self.name}_mask"
+
+    @property
+    def key_attr(self) -> str:
+        return f"{self.name}_key"
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        text = super().__get__(instance, owner)
+        return list(json.loads(text)) if text else []
+
+    def __set__(self, instance: Any, value: Any) -> None:
+        codes = list(dict.fromkeys(value or []))
+        if not all(isinstance(code, str) for code in codes):
+            raise TypeError(f"{self.table}.{self.name} takes a list of codes")
+        if not codes:
+            super().__set__(instance, None)
+            setattr(instance, self.mask_attr, 0)
+            setattr(instance, self.key_attr, None)
+            return
+        super().__set__(instance, json.dumps(codes))
+        key_id = FieldCipher.key_id_of(bytes(getattr(instance, self.ciphertext_attr)))
+        bits = crypto().code_bits(self.bits_field, self.codes, key_id)
+        setattr(instance, self.mask_attr, mask_of(bits, codes))
+        setattr(instance, self.key_attr, key_id)
+
+    # ---- the query side ------------------------------------------------------------------------
+
+    def _columns(self, model: type) -> tuple[Any, Any]:
+        return getattr(model, self.mask_attr), getattr(model, self.key_attr)
+
+    def mask_filter(self, model: type, codes: Iterable[str]) -> ColumnElement[bool]:
+        """Rows holding at least one of ``codes``, under whichever key their mask was made."""
+        mask, key = self._columns(model)
+        wanted = list(codes)
+        clauses = []
+        for key_id in crypto().keyring().key_ids:
+            bits = mask_of(crypto().code_bits(self.bits_field, self.codes, key_id), wanted)
+            if bits:
+                clauses.append(and_(key == key_id, mask.op("&")(bits) != 0))
+        return or_(*clauses) if clauses else false()  # no code has a bit: nothing matches
+
+    def decode_mask(self, key_id: int | None, mask: int) -> list[str]:
+        """The codes of a stored (key, mask) pair, e.g. from ``GROUP BY key, mask``."""
+        if key_id is None or not mask:
+            return []
+        return codes_of(crypto().code_bits(self.bits_field, self.codes, key_id), mask)
 
 
 def index_or_none(field: str, value: str) -> str | None:

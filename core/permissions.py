@@ -310,7 +310,26 @@ CHILD_IDENTITY = frozenset({"child.name", "child.age", "child.sex", "child.addre
 CASE_FACTS = frozenset({"categories", "urgency", "flags", "place", "perpetrator.relation",
                         "summary"})
 CALLER_CONTACT = frozenset({"caller.name", "caller.phone"})
-HEALTH_ONLY_RISK_FLAGS = frozenset({"mental_illness", "hiv_sti", "substance_dependence"})
+# Risk-group flags that only some agencies need to know (the one place this is written down):
+# each sensitive flag with the agencies that may see it, on case pages and in the risk-group
+# register alike. The helpline (operators, supervisors) sees every flag; a flag not listed here
+# is seen by every agency that sees the child. Medical facts are health's; a minor's pregnancy
+# is also for the police (sexual-integrity offences, WKO item 30) and education (guardianship).
+SENSITIVE_RISK_FLAGS: dict[str, frozenset[str]] = {
+    "pregnancy": frozenset({"health", "police", "education"}),
+    "mental_illness": frozenset({"health"}),
+    "hiv_sti": frozenset({"health"}),
+    "substance_dependence": frozenset({"health"}),
+    "parental_sexual_deviation": frozenset({"health"}),
+}
+HEALTH_ONLY_RISK_FLAGS = frozenset(flag for flag, agencies in SENSITIVE_RISK_FLAGS.items()
+                                   if agencies == {"health"})
+
+
+def risk_flags_hidden_from(agency: str | None) -> frozenset[str]:
+    """The sensitive flags an agency's staff may not see (all of them without an agency)."""
+    return frozenset(flag for flag, agencies in SENSITIVE_RISK_FLAGS.items()
+                     if agency not in agencies)
 AGENCIES_SEEING_SCHOOL = frozenset({"police", "education", "commission"})
 
 
@@ -344,7 +363,7 @@ def agency_view(agency: str, caller_consented: bool) -> FieldView:
         fields |= CALLER_CONTACT
     return FieldView(
         fields=frozenset(fields),
-        hidden_risk_flags=frozenset() if agency == "health" else HEALTH_ONLY_RISK_FLAGS,
+        hidden_risk_flags=risk_flags_hidden_from(agency),
         other_referrals="status_outcome",
         other_agencies_notes=False,
     )
@@ -400,3 +419,75 @@ def can_handle_text_report(user: UserLike, region: str | None) -> bool:
 def can_manage_schools(user: UserLike) -> bool:
     """The school directory, its posters and token rotation: administrators and supervisors."""
     return user.active and Role(user.role) in {Role.ADMIN, Role.SUPERVISOR}
+# ---- the risk-group register and the reconciliation act (issue 11) ----------------------------
+
+REGISTER_READERS = frozenset({Role.SUPERVISOR, Role.AGENCY_HEAD, Role.AUDITOR})
+# interfaces.md: identities in the register only for supervisors and heads of these agencies.
+REGISTER_IDENTITY_AGENCIES = frozenset({"education", "health"})
+# The agencies that reconcile monthly (WKO item 30) and sign the act.
+RECONCILING_AGENCIES = ("health", "police", "education")
+RECONCILIATION_READERS = frozenset({Role.SUPERVISOR, Role.AGENCY_HEAD})
+RECONCILIATION_SIGNERS = frozenset({Role.AGENCY_HEAD})
+
+
+class PlacedUnitLike(Protocol):
+    @property
+    def agency(self) -> str: ...
+    @property
+    def region(self) -> str: ...
+    @property
+    def district(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class RegisterView:
+    """What one reader gets of the risk-group register of one region."""
+
+    items: bool            # the list of children at all (auditors: counts only)
+    identities: bool       # names and IINs in the list
+    hidden_flags: frozenset[str]  # neither counted, listed nor filterable for this reader
+    district: str | None   # the only district this reader may see (None: the whole region)
+
+    def flags(self, codes: Iterable[str]) -> list[str]:
+        return [code for code in codes if code not in self.hidden_flags]
+
+
+def register_view(user: UserLike, unit: PlacedUnitLike | None, region: str) -> RegisterView | None:
+    """None: the register of ``region`` is not visible to this user (404 on the API).
+
+    Supervisors see their region (or every region) with identities and every flag; a unit's
+    head sees the region of their unit (a district unit's head: that district only), with
+    identities for education and health heads and the flags their agency may see; auditors
+    see the counts of every region and flag, never a child."""
+    if not user.active:
+        return None
+    role = Role(user.role)
+    if role is Role.SUPERVISOR and helpline_sees_region(user, region):
+        return RegisterView(items=True, identities=True, hidden_flags=frozenset(), district=None)
+    if role is Role.AUDITOR:
+        return RegisterView(items=False, identities=False, hidden_flags=frozenset(),
+                            district=None)
+    if role is Role.AGENCY_HEAD and unit is not None and unit.region == region:
+        return RegisterView(items=True, identities=unit.agency in REGISTER_IDENTITY_AGENCIES,
+                            hidden_flags=risk_flags_hidden_from(unit.agency),
+                            district=unit.district)
+    return None
+
+
+def can_read_reconciliation(user: UserLike, unit: PlacedUnitLike | None, region: str) -> bool:
+    """Supervisors of the region (or of every region); heads of the region's health, police
+    and education units, district units included."""
+    if not user.active:
+        return False
+    role = Role(user.role)
+    if role is Role.SUPERVISOR:
+        return helpline_sees_region(user, region)
+    return (role is Role.AGENCY_HEAD and unit is not None and unit.region == region
+            and unit.agency in RECONCILING_AGENCIES)
+
+
+def can_sign_reconciliation(user: UserLike, unit: PlacedUnitLike | None, region: str) -> bool:
+    """Only the head of a region-level (not district) health, police or education unit of the
+    region signs, once for their agency (the once is the act's rule, 409)."""
+    return (can_read_reconciliation(user, unit, region) and Role(user.role) is Role.AGENCY_HEAD
+            and unit is not None and unit.district is None)

@@ -13,12 +13,14 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
-from core.encryption import EncryptedText
+from core.encryption import EncryptedCodes, EncryptedText
 from core.extensions import db
 from core.models.base import IdMixin, UTCDateTime
 
 # JSONB on PostgreSQL (indexable, compact), plain JSON text elsewhere.
 JsonList = JSON().with_variant(JSONB(), "postgresql")
+# The same, where None means SQL NULL rather than the JSON value null.
+NullableJsonList = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 CASE_OPEN, CASE_CLOSED = "open", "closed"
 # Contact types that never open a case; they are stored and counted on their own.
@@ -28,6 +30,12 @@ CALLER_RELATIONS = ("self", "parent", "relative", "teacher", "neighbour", "profe
                     "anonymous")
 SEXES = ("female", "male", "unknown")
 LANGUAGES = ("kk", "ru", "en")
+# The risk-group flags of the regional register (WKO plan item 8; interfaces.md). Append-only:
+# each code's keyed bit in ``children.risk_flags_mask`` depends on its place in this tuple.
+RISK_FLAGS = ("orphan", "without_parental_care", "dysfunctional_family",
+              "lives_with_violent_offender", "crime_victim", "domestic_violence_victim",
+              "suicide_attempt", "pregnancy", "preventive_register", "substance_dependence",
+              "mental_illness", "hiv_sti", "parental_sexual_deviation")
 
 
 class Counter(db.Model):  # type: ignore[name-defined]
@@ -50,8 +58,13 @@ class Child(IdMixin, db.Model):  # type: ignore[name-defined]
     age: Mapped[int | None] = mapped_column(Integer)
     region: Mapped[str | None] = mapped_column(String(8), index=True)
     district: Mapped[str | None] = mapped_column(String(40), index=True)
-    # Risk-group flags of the regional register (interfaces.md); codes, not personal text.
-    risk_flags: Mapped[list[str]] = mapped_column(JsonList, default=list)
+    # Risk-group flags (RISK_FLAGS): health and family facts about a named child, so encrypted
+    # like any personal field, with a keyed bitmask that lets the register count and filter in
+    # SQL (core/crypto/flag_bits.py).
+    risk_flags = EncryptedCodes(RISK_FLAGS, bits_field="risk_flags")
+    # Flags written in clear before they were encrypted (migration register_flags). Only
+    # `senim keys encrypt-risk-flags` reads it: it encrypts each row's flags and empties it.
+    risk_flags_legacy: Mapped[list[str] | None] = mapped_column(NullableJsonList, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

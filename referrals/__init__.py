@@ -17,6 +17,7 @@ def init_app(app: Flask) -> None:
         directory,
         handoffs,
         models,
+        registers,
         routing_api,
         routing_cli,
         routing_service,
@@ -38,3 +39,4 @@ def init_app(app: Flask) -> None:
     text_report_urgent.connect(notify.on_urgent_text_report)
     handoffs.init_app(app)
     supervision.init_app(app)
+    registers.init_app(app)

@@ -49,7 +49,15 @@ DECLINE_REASONS = ("wrong_district", "not_competent", "duplicate", "insufficient
 ACTION_CODES = ("child_seen", "home_visit", "medical_exam", "investigation_opened",
                 "meeting_held", "rehabilitation_plan", "other")
 OUTCOMES = ("child_seen", "investigation_opened", "support_provided", "no_concern_found",
-            "referred_further", "unable_to_contact")
+            "referred_further", "unable_to_contact", "pregnancy_terminated")
+# Outcomes only a health referral records: the termination of a minor's pregnancy is a medical
+# fact the monthly reconciliation act reports (WKO plan item 30).
+AGENCY_OUTCOMES = {"pregnancy_terminated": "health"}
+
+
+def outcomes_for(agency: str) -> tuple[str, ...]:
+    """The outcomes a referral of ``agency`` may be completed with."""
+    return tuple(code for code in OUTCOMES if AGENCY_OUTCOMES.get(code, agency) == agency)
 NOTE_MAX_LENGTH = 4000
 REASON_MAX_LENGTH = 1000
 
@@ -234,6 +242,8 @@ def _check_params(action: str, referral: Referral, params: Params) -> None:
     errors: dict[str, str] = {}
     if action in _CODED and params.code not in _CODED[action]:
         errors[_CODE_FIELDS[action]] = "must be one of: " + ", ".join(_CODED[action])
+    elif action == COMPLETE and params.code not in outcomes_for(referral.agency):
+        errors["outcome"] = "must be one of: " + ", ".join(outcomes_for(referral.agency))
     if params.note is not None and len(params.note) > NOTE_MAX_LENGTH:
         errors["note"] = f"at most {NOTE_MAX_LENGTH} characters"
     if action == NOTE and not (params.note or "").strip():

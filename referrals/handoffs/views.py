@@ -154,7 +154,7 @@ def _render_referral(referral: Referral, user: User, status: int,
         events=[(e, _shown_note(e, user))
                 for e in sorted(referral.events, key=lambda e: (e.at, e.id))],
         codes={"decline": transitions.DECLINE_REASONS, "action": transitions.ACTION_CODES,
-               "outcome": transitions.OUTCOMES},
+               "outcome": transitions.outcomes_for(referral.agency)},
         is_helpline=Role(user.role) in HELPLINE_ROLES,
         **_unit_choices(referral, actions),
     )
