@@ -25,3 +25,7 @@ def init_app(app: Flask) -> None:
     referrals_requested.connect(creation.on_referrals_requested)
     handoffs.init_app(app)
     supervision.init_app(app)
+    from referrals import reports, retention
+
+    reports.init_app(app)
+    retention.init_app(app)
