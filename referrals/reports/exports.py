@@ -164,18 +164,22 @@ def report_rows(report: indicators.Report) -> Iterator[Row]:
     for agency in sorted(set(now.referrals) | set(before.referrals)):
         yield ("referrals", agency, label("agency", agency), now.referrals.get(agency, 0),
                before.referrals.get(agency, 0))
-    for section, mine, theirs, kind in (("service", now.services, before.services, "service"),
-                                        ("outcome", now.outcomes, before.outcomes, "outcome")):
-        for agency, code in sorted(set(mine) | set(theirs)):
+    pairs: tuple[tuple[str, dict[tuple[str, str], int], dict[tuple[str, str], int], str], ...] = (
+        ("service", now.services, before.services, "service"),
+        ("outcome", now.outcomes, before.outcomes, "outcome"))
+    for section, ours, earlier, kind in pairs:
+        for agency, code in sorted(set(ours) | set(earlier)):
             yield (section, f"{agency}|{code}", f"{label('agency', agency)}: {label(kind, code)}",
-                   mine.get((agency, code), 0), theirs.get((agency, code), 0))
+                   ours.get((agency, code), 0), earlier.get((agency, code), 0))
     for agency in sorted(set(now.breaches) | set(before.breaches)):
         for name in aggregate.BREACH_COUNTS:
-            yield ("deadlines", f"{agency}|{name}", f"{label('agency', agency)}: {breach_label(name)}",
+            yield ("deadlines", f"{agency}|{name}",
+                   f"{label('agency', agency)}: {breach_label(name)}",
                    now.breaches.get(agency, {}).get(name, 0), before.breaches.get(agency, {}).get(name, 0))
     for agency in sorted(set(now.timing) | set(before.timing)):
         for measure in ("acknowledge_p50", "acknowledge_p90", "complete_p50", "complete_p90"):
-            yield ("timing_hours", f"{agency}|{measure}", f"{label('agency', agency)}: {timing_label(measure)}",
+            yield ("timing_hours", f"{agency}|{measure}",
+                   f"{label('agency', agency)}: {timing_label(measure)}",
                    _hours(getattr(now.timing.get(agency), measure, None)),
                    _hours(getattr(before.timing.get(agency), measure, None)))
     for row in report.regions:
@@ -235,8 +239,7 @@ def to_xlsx(rows: list[Row], report: indicators.Report) -> bytes:
     from openpyxl.styles import Font
 
     book = Workbook()
-    sheet = book.active
-    assert sheet is not None
+    sheet: Any = book.active
     sheet.title = report.period.code
     sheet.append([_("Report"), report.scope_code, report.period.code])
     sheet.append([_("Previous period"), report.period.previous().code])

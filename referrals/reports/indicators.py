@@ -157,7 +157,8 @@ def figures_from(sums: dict[tuple[str, str], int]) -> Figures:
             agency, lower = key.split("|", 1)
             histograms[(metric, agency)][int(lower)] = value
     for agency in sorted({agency for _, agency in histograms} | set(figures.referrals)):
-        ack, done = histograms.get((agg.ACK_TIME, agency), {}), histograms.get((agg.COMPLETE_TIME, agency), {})
+        ack = histograms.get((agg.ACK_TIME, agency), {})
+        done = histograms.get((agg.COMPLETE_TIME, agency), {})
         figures.timing[agency] = Timing(
             agency, agg.percentile(ack, 0.5), agg.percentile(ack, 0.9),
             agg.percentile(done, 0.5), agg.percentile(done, 0.9),

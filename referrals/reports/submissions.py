@@ -51,10 +51,7 @@ def statuses(period: ReportPeriod, today: date, tz: ZoneInfo) -> list[Submission
     for scope in [*reference.regions(), NATIONAL]:
         due = period.due(national=scope == NATIONAL)
         submission, username = found.get(scope, (None, None))
-        if submission is None:
-            late = today > due
-        else:
-            late = submission.late
+        late = today > due if submission is None else submission.late
         rows.append(SubmissionStatus(scope, due, submission, username, late))
     return rows
 

@@ -68,7 +68,8 @@ def change_legal_hold(case_id: str) -> Response | tuple[str, int]:
             holds.lift_hold(g.user, case, reason, utcnow())
     except holds.HoldRefused as refused:
         db.session.rollback()
-        return _page(case, reason, _error(refused.problem), 409 if refused.problem in ("already", "none") else 422)
+        status = 409 if refused.problem in ("already", "none") else 422
+        return _page(case, reason, _error(refused.problem), status)
     db.session.commit()
     flash(_("Legal hold set: retention will not anonymise this case.") if action == "set"
           else _("Legal hold lifted."), "success")
