@@ -128,11 +128,13 @@ def _run(job: ExportJob) -> None:
     report = indicators.build(region, period, utcnow(), tz, ensure=False)
     job.steps_done += 1
     db.session.commit()
+    # The requester's language, also in a worker, where there is no request to take it from.
     with force_locale(job.params.get("language") or "kk"):
         rows = list(report_rows(report))
+        content = to_csv(rows) if job.format == "csv" else to_xlsx(rows, report)
     name = f"{job.id}.{job.format}"
     path = export_dir() / name
-    path.write_bytes(to_csv(rows) if job.format == "csv" else to_xlsx(rows, report))
+    path.write_bytes(content)
     finished = utcnow()
     job.steps_done = job.steps_total
     job.status, job.file_name, job.size = EXPORT_DONE, name, path.stat().st_size
