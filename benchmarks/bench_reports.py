@@ -96,15 +96,15 @@ def measure(app: Any, runs: int) -> None:
     cells = db.session.scalar(select(func.count()).select_from(text("report_cells")))
     print(f"  monthly cells of {months[0]:%Y-%m}..{months[-1]:%Y-%m} computed: {len(months)} months "
           f"in {spent:.1f} s ({spent / len(months) * 1000:.0f} ms a month, every region); {cells:,} cells")
-    national, regional = supervisors()
+    national, regional = (user.id for user in supervisors())
     pages = ((national, {"period": str(year)}, "annual report, whole country", GOAL_MS,
               "reports_annual_country_page_p95"),
              (regional, {"period": f"{year}-10"}, "monthly report, one region (KZ-27)", MONTH_GOAL_MS,
               "reports_month_region_page_p95"))
-    for user, query, label, goal, name in pages:
+    for user_id, query, label, goal, name in pages:
         with app.test_request_context("/reports", query_string=query, headers={"Accept-Language": "ru"}):
-            def page(user: User = user) -> str:
-                fresh = db.session.get(User, user.id)
+            def page(user_id: str = user_id) -> str:
+                fresh = db.session.get(User, user_id)
                 g.user = g._login_user = fresh
                 return views.report()
 

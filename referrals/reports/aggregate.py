@@ -12,10 +12,15 @@ The price is freshness, handled so:
   month's contacts and referrals (no query per row);
 - a month whose cells were computed at least ``SETTLED_AFTER`` after its end is *settled*: its
   referrals have long passed their deadlines, so its figures no longer move and are reused;
-- a more recent month is reused for ``FRESH_FOR`` after its computation, then computed again
-  on the next read (a report states the moment its figures stand at);
+- a more recent month is reused for ``FRESH_FOR`` after its computation; after that a read
+  still shows its cells (the report states the moment its figures stand at) and asks the job
+  queue to compute the month again, so no reader waits for a national month's statements;
+  only a month never computed is computed during the read;
 - ``senim reports refresh [--from YYYY-MM]`` recomputes months on purpose, e.g. after
   corrections of old contacts (cron it nightly for the last months).
+
+Each month also has cells for every region together (``ALL_REGIONS``), so the country's report
+reads a few thousand rows a year instead of one set per region.
 
 Percentiles from histograms: each time falls in a bucket (whole minutes under two hours, ten
 minutes under two days, two hours beyond) and counts as the bucket's lower bound, so a median
@@ -51,7 +56,7 @@ from core.extensions import db
 from core.models import User
 from intake.models import Case, Child, Contact
 from referrals.handoffs.models import COMPLETED, Referral
-from referrals.reports.models import NO_REGION, ReportCell, ReportMonth
+from referrals.reports.models import ALL_REGIONS, NO_REGION, ReportCell, ReportMonth
 from referrals.supervision import stats
 
 SETTLED_AFTER: Final = timedelta(days=62)
@@ -103,12 +108,44 @@ def stale_months(months: Sequence[date], now: datetime, tz: ZoneInfo) -> list[da
 
 
 def ensure(months: Sequence[date], now: datetime, tz: ZoneInfo) -> int:
-    """Compute the stale months among ``months``, committing each; return how many."""
+    """Compute the missing months among ``months`` now (committing each) and hand the stale
+    ones to the job queue (in tests, which run jobs inline, they are computed now as well).
+    Returns how many were computed or queued."""
     stale = stale_months(months, now, tz)
+    if not stale:
+        return 0
+    computed = set(db.session.scalars(select(ReportMonth.month).where(ReportMonth.month.in_(stale))))
     for month in stale:
-        compute_month(month, now, tz)
-        db.session.commit()
+        if month not in computed:
+            compute_month(month, now, tz)
+            db.session.commit()
+    later = [month for month in stale if month in computed]
+    if later:
+        from referrals.reports import jobs
+
+        jobs.refresh_months([month.isoformat() for month in later], now)
     return len(stale)
+
+
+def refresh(month_codes: Sequence[str], now: datetime | None = None) -> None:
+    """The job: recompute these months (ISO dates of their first days) if still stale, as of
+    ``now`` (default: the clock's now, when the job runs)."""
+    from flask import current_app
+
+    from core.clock import utcnow
+
+    tz = current_app.config["SENIM"].tz
+    moment = now or utcnow()
+    for month in stale_months([date.fromisoformat(code) for code in month_codes], moment, tz):
+        compute_month(month, moment, tz)
+        db.session.commit()
+
+
+def computed_at(months: Sequence[date]) -> datetime | None:
+    """The oldest computation among the months: the moment a report's figures stand at."""
+    value: datetime | None = db.session.scalar(
+        select(func.min(ReportMonth.computed_at)).where(ReportMonth.month.in_(list(months))))
+    return value
 
 
 # ---- what -------------------------------------------------------------------------------------
@@ -122,6 +159,8 @@ def compute_month(month: date, now: datetime, tz: ZoneInfo) -> None:
     cells: Counter[tuple[str, str, str]] = Counter()
     _contact_cells(cells, start, end)
     _referral_cells(cells, start, end, now)
+    for (_region, metric, key), value in list(cells.items()):
+        cells[(ALL_REGIONS, metric, key)] += value
     db.session.execute(delete(ReportCell).where(ReportCell.month == month))
     rows = [{"month": month, "region": region, "metric": metric, "key": key, "value": value}
             for (region, metric, key), value in cells.items() if value]
@@ -231,17 +270,17 @@ def _referral_cells(cells: Counter[tuple[str, str, str]], start: datetime, end: 
 def sums(months: Iterable[date], region: str | None) -> dict[tuple[str, str], int]:
     """(metric, key) -> the sum over the months, for one region or (None) all of them."""
     statement = (select(ReportCell.metric, ReportCell.key, func.sum(ReportCell.value))
-                 .where(ReportCell.month.in_(list(months)))
+                 .where(ReportCell.month.in_(list(months)),
+                        ReportCell.region == (ALL_REGIONS if region is None else region))
                  .group_by(ReportCell.metric, ReportCell.key))
-    if region is not None:
-        statement = statement.where(ReportCell.region == region)
     return {(metric, key): int(value) for metric, key, value in db.session.execute(statement)}
 
 
 def by_region(months: Iterable[date], metrics: Sequence[str]) -> dict[tuple[str, str], int]:
     """(region, metric) -> the sum over the months of the metrics' cells (every key)."""
     statement = (select(ReportCell.region, ReportCell.metric, func.sum(ReportCell.value))
-                 .where(ReportCell.month.in_(list(months)), ReportCell.metric.in_(metrics))
+                 .where(ReportCell.month.in_(list(months)), ReportCell.metric.in_(metrics),
+                        ReportCell.region != ALL_REGIONS)
                  .group_by(ReportCell.region, ReportCell.metric))
     return {(region, metric): int(value) for region, metric, value in db.session.execute(statement)}
 

@@ -206,7 +206,7 @@ def build(region: str | None, period: ReportPeriod, now: datetime, tz: ZoneInfo,
     return Report(region=region, period=period,
                   current=figures_from(agg.sums(period.months, region)),
                   previous=figures_from(agg.sums(previous.months, region)),
-                  regions=regions, as_of=now)
+                  regions=regions, as_of=agg.computed_at(months_to_compute(period)) or now)
 
 
 def region_rows(months: list[date], previous_months: list[date]) -> list[RegionRow]:

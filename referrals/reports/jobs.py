@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import procrastinate
@@ -54,6 +55,39 @@ def run_export_task(export_id: str) -> None:
         exports.run(export_id)
 
 
+@tasks.task(name="senim.refresh_report_months", queue=EXPORT_QUEUE,
+            queueing_lock="senim.refresh_report_months")
+def refresh_months_task(months: list[str]) -> None:
+    from referrals.reports import aggregate
+
+    app = _worker_app
+    if app is None:
+        raise RuntimeError("the refresh task runs in `senim jobs worker`")
+    with app.app_context():
+        aggregate.refresh(months)
+
+
+def refresh_months(months: list[str], now: datetime) -> None:
+    """Recompute the reports' stale months in the background (one such job queued at a time);
+    inline (tests), as of ``now``."""
+    from referrals.reports import aggregate
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    backend = app.config["SENIM"].job_backend
+    if backend == "inline":
+        aggregate.refresh(months, now)
+    elif backend == "thread":
+        threading.Thread(target=_in_app, args=(app, lambda _: aggregate.refresh(months), ""),
+                         daemon=True, name="report-months").start()
+    else:
+        queue = _procrastinate(app)
+        try:
+            with queue.open():
+                queue.configure_task("senim.refresh_report_months").defer(months=list[Any](months))
+        except procrastinate.exceptions.AlreadyEnqueued:
+            pass  # one is waiting already; it will recompute whatever is stale then
+
+
 def _procrastinate(app: Flask) -> procrastinate.App:
     found: procrastinate.App | None = app.extensions.get("senim.jobs")
     if found is None:
@@ -82,8 +116,8 @@ def _in_app(app: Flask, run: Callable[[str], None], export_id: str) -> None:
     with app.app_context():
         try:
             run(export_id)
-        except Exception:  # the job's row says it failed; the thread must not die silently
-            log.exception("export %s failed", export_id)
+        except Exception:  # an export's row says it failed; the thread must not die silently
+            log.exception("background job failed (%s)", export_id or "report months")
 
 
 def run_worker(app: Flask, **options: Any) -> None:

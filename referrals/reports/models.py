@@ -19,6 +19,7 @@ from core.extensions import db
 from core.models.base import IdMixin, UTCDateTime
 from intake.models import JsonList
 
+ALL_REGIONS = "*"  # cells of every region together (the country's report reads only these)
 NO_REGION = "-"  # cells of records without a region (the key is part of the primary key)
 NATIONAL = "KZ"  # the ministry's report to the Government, over every region
 
