@@ -30,6 +30,8 @@ def upgrade() -> None:
     sa.Column('value', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('month', 'region', 'metric', 'key', name=op.f('pk_report_cells'))
     )
+    with op.batch_alter_table('report_cells', schema=None) as batch_op:
+        batch_op.create_index('ix_report_cells_metric_month', ['metric', 'month', 'region', 'value'], unique=False)
     op.create_table('report_months',
     sa.Column('month', sa.Date(), nullable=False),
     sa.Column('computed_at', sa.DateTime(timezone=True), nullable=False),
@@ -121,5 +123,7 @@ def downgrade() -> None:
 
     op.drop_table('export_jobs')
     op.drop_table('report_months')
+    with op.batch_alter_table('report_cells', schema=None) as batch_op:
+        batch_op.drop_index('ix_report_cells_metric_month')
     op.drop_table('report_cells')
     # ### end Alembic commands ###
