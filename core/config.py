@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,40 @@ class Argon2Parameters:
 
 
 CHEAP_ARGON2 = Argon2Parameters(time_cost=1, memory_cost_kib=8, parallelism=1)
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long each record type keeps its personal fields (issue 11), in days, and how long an
+    export's file stays downloadable, in hours. Past its period a record is anonymised by
+    ``senim retention apply`` unless its case is under legal hold."""
+
+    closed_case_days: int = 5 * 365  # a closed case, counted from its closing
+    caseless_contact_days: int = 365  # a contact that opened no case, from its receipt
+    draft_days: int = 30  # an unfinished contact form, from its last save (then deleted)
+    export_hours: int = 24
+
+    ENV: ClassVar[dict[str, str]] = {
+        "closed_case_days": "SENIM_RETENTION_CLOSED_CASE_DAYS",
+        "caseless_contact_days": "SENIM_RETENTION_CASELESS_CONTACT_DAYS",
+        "draft_days": "SENIM_RETENTION_DRAFT_DAYS",
+        "export_hours": "SENIM_EXPORT_EXPIRY_HOURS",
+    }
+
+    @classmethod
+    def from_env(cls, env_vars: Mapping[str, str]) -> Retention:
+        values: dict[str, int] = {}
+        for name, variable in cls.ENV.items():
+            raw = (env_vars.get(variable) or "").strip()
+            if not raw:
+                continue
+            if not raw.isdigit() or int(raw) < 1:
+                raise ConfigError(f"{variable}: must be a whole number of at least 1, not {raw!r}")
+            values[name] = int(raw)
+        return cls(**values)
+
+
+JOB_BACKENDS = ("procrastinate", "thread", "inline")
 
 
 @dataclass(frozen=True)
@@ -67,6 +102,17 @@ class Config:
     token_max_days: int = 365
     # How often the running app signs an audit checkpoint (0: only cron and the CLI do).
     audit_checkpoint_minutes: int = 10
+    retention: Retention = Retention()
+    # How background jobs (large exports) run: "procrastinate" (PostgreSQL, a worker process on
+    # any host), "thread" (in the web process: SQLite and ``make run``), "inline" (in the
+    # request: tests). Default: procrastinate on PostgreSQL, thread on SQLite.
+    jobs: str = ""
+
+    @property
+    def job_backend(self) -> str:
+        if self.jobs:
+            return self.jobs
+        return "thread" if self.is_sqlite else "procrastinate"
 
     @property
     def is_production(self) -> bool:
@@ -109,6 +155,8 @@ class Config:
                                        0, 0, 5),
             token_max_days=_whole_number(env_vars, "SENIM_TOKEN_MAX_DAYS", 365, minimum=1),
             audit_checkpoint_minutes=_whole_number(env_vars, "SENIM_AUDIT_CHECKPOINT_MINUTES", 10),
+            retention=Retention.from_env(env_vars),
+            jobs=_job_backend(env_vars.get("SENIM_JOBS", "")),
         )
         return config.validated()
 
@@ -153,6 +201,11 @@ def _whole_number(env_vars: Mapping[str, str], name: str, default: int, minimum:
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 6 or int(raw) < minimum:
         raise ConfigError(f"{name}: must be a whole number of at least {minimum}, not {raw!r}")
     return int(raw)
+def _job_backend(value: str) -> str:
+    value = value.strip()
+    if value and value not in JOB_BACKENDS:
+        raise ConfigError(f"SENIM_JOBS: must be one of {', '.join(JOB_BACKENDS)}, not {value!r}")
+    return value
 
 
 def _normalise_database_url(url: str) -> str:

@@ -419,6 +419,8 @@ def can_handle_text_report(user: UserLike, region: str | None) -> bool:
 def can_manage_schools(user: UserLike) -> bool:
     """The school directory, its posters and token rotation: administrators and supervisors."""
     return user.active and Role(user.role) in {Role.ADMIN, Role.SUPERVISOR}
+
+
 # ---- the risk-group register and the reconciliation act (issue 11) ----------------------------
 
 REGISTER_READERS = frozenset({Role.SUPERVISOR, Role.AGENCY_HEAD, Role.AUDITOR})
@@ -491,3 +493,55 @@ def can_sign_reconciliation(user: UserLike, unit: PlacedUnitLike | None, region:
     region signs, once for their agency (the once is the act's rule, 409)."""
     return (can_read_reconciliation(user, unit, region) and Role(user.role) is Role.AGENCY_HEAD
             and unit is not None and unit.district is None)
+# ---- reports upward, exports and retention (issue 11) ------------------------------------------
+#
+# Reports upward (decree §2–3) are written by the helpline's supervisors: a regional supervisor
+# reads and submits their region's report; a supervisor of the whole helpline (no region) reads
+# every region's and the country's, and submits the country's report (the ministry's, to the
+# Government). Nobody submits another region's report. Exports are the supervisors' too; the
+# report exports hold aggregates only, so no role receives identities through them.
+
+NATIONAL_SCOPE = "KZ"  # the country as a report's scope (referrals.reports.models.NATIONAL)
+EXPORT_ROLES: dict[str, frozenset[Role]] = {"report": SUPERVISORS}
+# Export kinds that carry identities, and the roles that need them there: none today (every
+# export is of aggregates); a kind listed here must also say so on its page.
+IDENTITY_EXPORTS: dict[str, frozenset[Role]] = {}
+
+
+def can_read_report(user: UserLike, region: str | None) -> bool:
+    """``region`` None: the whole country."""
+    if not user.active or Role(user.role) is not Role.SUPERVISOR:
+        return False
+    return user.region is None or user.region == region
+
+
+def can_submit_report(user: UserLike, scope: str) -> bool:
+    """``scope``: a region code, or ``NATIONAL_SCOPE``. Only the scope's own supervisor."""
+    if not user.active or Role(user.role) is not Role.SUPERVISOR:
+        return False
+    if scope == NATIONAL_SCOPE:
+        return user.region is None
+    return user.region == scope
+
+
+def can_export(user: UserLike, kind: str) -> bool:
+    return user.active and Role(user.role) in EXPORT_ROLES.get(kind, frozenset())
+
+
+def export_includes_identities(user: UserLike, kind: str) -> bool:
+    """Exports are de-identified unless the role needs identities for that kind."""
+    return can_export(user, kind) and Role(user.role) in IDENTITY_EXPORTS.get(kind, frozenset())
+
+
+def can_download_export(user: UserLike, requested_by: str) -> bool:
+    """An export's file is its requester's alone (it was scoped to them)."""
+    return user.active and user.id == requested_by
+
+
+def can_manage_legal_hold(user: UserLike, case: CaseLike) -> bool:
+    """Legal holds (retention): a supervisor, on a case in their scope (no break-the-glass)."""
+    return user.active and Role(user.role) is Role.SUPERVISOR and can_view_case(user, case)
+
+
+def can_list_legal_holds(user: UserLike) -> bool:
+    return user.active and Role(user.role) is Role.SUPERVISOR

@@ -83,6 +83,8 @@ class Case(IdMixin, db.Model):  # type: ignore[name-defined]
     opened_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     close_summary = EncryptedText()
+    # Set when retention erased the case's personal fields (referrals/retention); codes stay.
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     child: Mapped[Child | None] = relationship(lazy="joined")
     contacts: Mapped[list[Contact]] = relationship(
@@ -128,6 +130,7 @@ class Contact(IdMixin, db.Model):  # type: ignore[name-defined]
     # Idempotency: the API's Idempotency-Key or the form's token, with a hash of the request.
     idempotency_key: Mapped[str | None] = mapped_column(String(100))
     request_hash: Mapped[str | None] = mapped_column(String(64))
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     case: Mapped[Case | None] = relationship(back_populates="contacts")
     child: Mapped[Child | None] = relationship()

@@ -18,6 +18,8 @@ def init_app(app: Flask) -> None:
         handoffs,
         models,
         registers,
+        reports,
+        retention,
         routing_api,
         routing_cli,
         routing_service,
@@ -40,3 +42,5 @@ def init_app(app: Flask) -> None:
     handoffs.init_app(app)
     supervision.init_app(app)
     registers.init_app(app)
+    reports.init_app(app)
+    retention.init_app(app)

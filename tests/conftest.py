@@ -94,6 +94,7 @@ def make_config(instance_path: Path, database_url: str, **overrides: Any) -> Con
         secret_key="test-secret-key-not-for-production",
         master_key=base64.b64encode(bytes(range(32))).decode(),
         argon2=CHEAP_ARGON2,
+        jobs="inline",  # background jobs run in the request, so tests see them finish
     )
     return config.with_overrides(**overrides)
 

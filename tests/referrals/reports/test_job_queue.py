@@ -1,0 +1,44 @@
+"""The job queue on PostgreSQL: an export deferred to procrastinate is taken and run by a worker
+(``senim jobs worker``), with its progress and audit entries, as on several hosts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select, text
+
+from core.audit.models import AuditEntry
+from core.extensions import db
+from referrals.reports import exports, jobs
+from referrals.reports.indicators import ReportPeriod
+from referrals.reports.models import ExportJob
+from tests.referrals.reports.conftest import Seed
+
+
+@pytest.mark.postgres_only
+def test_a_deferred_export_is_run_by_a_worker(app: Flask, seeded: Seed, create_user: Any,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(app.config, "SENIM", app.config["SENIM"].with_overrides(jobs="procrastinate"))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["jobs", "schema"])
+    assert result.exit_code == 0, result.output
+    assert "job queue tables" in result.output
+    supervisor = create_user("supervisor")
+    job = exports.request_report_export(supervisor, None, ReportPeriod(2026), "csv", "ru")
+    exports.start(job)  # deferred: nothing ran in this process
+    db.session.expire_all()
+    assert db.session.get(ExportJob, job.id).status == "queued"  # type: ignore[union-attr]
+    queued = db.session.execute(text(
+        "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'senim.run_export' "
+        "AND status = 'todo'")).scalar()
+    assert queued == 1
+    jobs.run_worker(app, wait=False)  # takes what is queued, then returns
+    db.session.expire_all()
+    done = db.session.get(ExportJob, job.id)
+    assert done is not None and done.status == "done" and done.progress == 100
+    assert exports.file_path(done) is not None
+    completed = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "export.completed")).one()
+    assert completed.object_id == job.id and completed.actor_id == supervisor.id
+    assert runner.invoke(args=["jobs", "schema"]).output.strip() == "job queue tables already exist"
