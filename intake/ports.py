@@ -28,8 +28,10 @@ class RoutingPort(Protocol):
     def unit_for(self, service: str, region: str | None, district: str | None) -> AgencyUnit | None:
         """The unit a referral for ``service`` would reach (routing.md §5), or None."""
 
-    def deadlines(self, service: str, urgency: str, start: datetime) -> tuple[datetime, datetime]:
-        """(acknowledge, act) for a referral added by hand."""
+    def deadlines(self, service: str, urgency: str, start: datetime,
+                  unit: AgencyUnit | None = None) -> tuple[datetime, datetime]:
+        """(acknowledge, act) for a referral added by hand (to ``unit``, whose working hours an
+        office-hours service counts; 09:00-18:00 without one)."""
 
     def referral_json(self, referral: Any, viewer: Any) -> dict[str, Any]:
         """A referral as the API shows it to ``viewer`` (other agencies: status and outcome)."""
