@@ -8,6 +8,9 @@ Issue 14. ``agency_units`` gets its working time (minutes after local midnight, 
 default): an office-hours service's P1/P2 clocks count only that time. ``calendar_days_off``
 may now hold a working Saturday (kind ``working_day``), so its ``kind`` widens.
 
+Every place's education unit (the one offering the guardianship body, else the first) also
+offers the new ``education.department`` (rule 11 of 2026.2 asks for it; no 2026.1 rule does).
+
 Algorithm versions: a new install (no routing decision yet) gets the bundled 2026.1 kept for
 reference and 2026.2 published as current. An existing install keeps the version in force: when
 it routed with the bundled 2026.1 without ever publishing, 2026.1 is stored as current, so that
@@ -54,7 +57,34 @@ def upgrade() -> None:
         batch.alter_column("kind", existing_type=sa.String(length=10),
                            type_=sa.String(length=12), existing_nullable=False)
         batch.create_check_constraint(op.f("ck_calendar_days_off_kind"), "kind IN ('transfer', 'holiday', 'working_day')")
+    _offer_education_department()
     _publish_versions()
+
+
+_units = sa.table("agency_units", sa.column("id", sa.String), sa.column("agency", sa.String),
+                  sa.column("region", sa.String), sa.column("district", sa.String),
+                  sa.column("active", sa.Boolean), sa.column("created_at", sa.DateTime))
+_unit_services = sa.table("agency_unit_services", sa.column("unit_id", sa.String),
+                          sa.column("service", sa.String))
+DEPARTMENT, GUARDIANSHIP = "education.department", "education.guardianship"
+
+
+def _offer_education_department() -> None:
+    connection = op.get_bind()
+    rows = connection.execute(
+        sa.select(_units.c.id, _units.c.region, _units.c.district)
+        .where(_units.c.agency == "education", _units.c.active.is_(True))
+        .order_by(_units.c.created_at, _units.c.id)).all()
+    offered = {(r.unit_id, r.service) for r in connection.execute(
+        sa.select(_unit_services.c.unit_id, _unit_services.c.service))}
+    places: dict[tuple, list[str]] = {}
+    for row in rows:
+        places.setdefault((row.region, row.district), []).append(row.id)
+    for ids in places.values():
+        if any((unit, DEPARTMENT) in offered for unit in ids):
+            continue  # at most one active unit offers a service in a place
+        chosen = next((unit for unit in ids if (unit, GUARDIANSHIP) in offered), ids[0])
+        connection.execute(_unit_services.insert().values(unit_id=chosen, service=DEPARTMENT))
 
 
 def _publish_versions() -> None:
@@ -88,7 +118,7 @@ def _insert(connection, algorithm, reason: str, *, current: bool, stored: set) -
 
 
 def downgrade() -> None:
-    # The algorithm rows stay: a stored decision may name 2026.2 (rows are never deleted).
+    # The algorithm rows and the units' services stay: a stored decision may name 2026.2.
     with op.batch_alter_table("calendar_days_off") as batch:
         batch.drop_constraint(op.f("ck_calendar_days_off_kind"), type_="check")
         batch.alter_column("kind", existing_type=sa.String(length=12),
