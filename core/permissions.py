@@ -493,6 +493,8 @@ def can_sign_reconciliation(user: UserLike, unit: PlacedUnitLike | None, region:
     region signs, once for their agency (the once is the act's rule, 409)."""
     return (can_read_reconciliation(user, unit, region) and Role(user.role) is Role.AGENCY_HEAD
             and unit is not None and unit.district is None)
+
+
 # ---- reports upward, exports and retention (issue 11) ------------------------------------------
 #
 # Reports upward (decree §2–3) are written by the helpline's supervisors: a regional supervisor

@@ -32,8 +32,10 @@ class RoutingPort(Protocol):
                   district: str | None) -> dict[str, AgencyUnit | None]:
         """``unit_for`` for several services at once (one query for all their units)."""
 
-    def deadlines(self, service: str, urgency: str, start: datetime) -> tuple[datetime, datetime]:
-        """(acknowledge, act) for a referral added by hand."""
+    def deadlines(self, service: str, urgency: str, start: datetime,
+                  unit: AgencyUnit | None = None) -> tuple[datetime, datetime]:
+        """(acknowledge, act) for a referral added by hand (to ``unit``, whose working hours an
+        office-hours service counts; 09:00-18:00 without one)."""
 
     def referral_json(self, referral: Any, viewer: Any) -> dict[str, Any]:
         """A referral as the API shows it to ``viewer`` (other agencies: status and outcome)."""

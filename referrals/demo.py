@@ -31,8 +31,10 @@ UNIT_TITLES = {
     "police": ("Полиция департаменті", "Департамент полиции", "Police department"),
     "education": ("Білім басқармасы", "Управление образования", "Education department"),
     "health": ("Денсаулық сақтау басқармасы", "Управление здравоохранения", "Health department"),
-    "commission": ("Кәмелетке толмағандардың істері жөніндегі комиссия",
-                   "Комиссия по делам несовершеннолетних", "Juvenile affairs commission"),
+    # The official names (issue 14).
+    "commission": ("Кәмелетке толмағандардың істері және олардың құқықтарын қорғау жөніндегі "
+                   "комиссия", "Комиссия по делам несовершеннолетних и защите их прав",
+                   "Commission for juvenile affairs and the protection of their rights"),
 }
 DISTRICT_UNIT_TITLES = {
     "police": ("Полиция бөлімі", "Отдел полиции", "Police office"),
@@ -69,19 +71,25 @@ def _demo_users() -> list[DemoUser]:
 
 
 def ensure_unit(agency: str, region: str, district: str | None, services: list[str]) -> bool:
-    """Create the unit unless it exists; True when created."""
+    """Create the unit unless it exists; True when created. An existing demo unit gets the
+    current names and any service a newer algorithm added (2026.2: education.department)."""
     existing = db.session.scalar(select(AgencyUnit).where(
         AgencyUnit.agency == agency, AgencyUnit.region == region,
         AgencyUnit.district == district if district else AgencyUnit.district.is_(None),
     ))
-    if existing is not None:
-        return False
     place = reference.districts()[district] if district else reference.regions()[region]
     titles = (DISTRICT_UNIT_TITLES if district else UNIT_TITLES)[agency]
+    names = {"name_kk": f"{titles[0]} — {place.name_kk}",
+             "name_ru": f"{titles[1]} — {place.name_ru}",
+             "name_en": f"{titles[2]} — {place.name_en}"}
+    if existing is not None:
+        for field, value in names.items():
+            setattr(existing, field, value)
+        existing.services = [*existing.services,
+                             *(s for s in services if s not in existing.services)]
+        return False
     db.session.add(AgencyUnit(
-        agency=agency, region=region, district=district, services=services,
-        name_kk=f"{titles[0]} — {place.name_kk}", name_ru=f"{titles[1]} — {place.name_ru}",
-        name_en=f"{titles[2]} — {place.name_en}",
+        agency=agency, region=region, district=district, services=services, **names,
         contact_email=f"{agency}.{(district or region).lower()}@demo.senim.invalid",
     ))
     return True

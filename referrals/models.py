@@ -12,6 +12,8 @@ from core.extensions import db
 from core.models.base import IdMixin, UTCDateTime
 
 DAY_OFF_KINDS = ("transfer", "holiday")
+WORKING_DAY = "working_day"  # a Saturday or Sunday that a transfer decree made a working day
+CALENDAR_KINDS = (*DAY_OFF_KINDS, WORKING_DAY)
 
 
 class AlgorithmVersion(IdMixin, db.Model):  # type: ignore[name-defined]
@@ -38,13 +40,16 @@ class AlgorithmVersion(IdMixin, db.Model):  # type: ignore[name-defined]
 
 
 class CalendarDayOff(IdMixin, db.Model):  # type: ignore[name-defined]
-    """A weekday off added by an administrator (a decree transfer), on top of the CSV."""
+    """A day an administrator added on top of the CSV: a weekday off (a decree transfer or a
+    holiday), or a working Saturday (kind ``working_day``: a transfer decree's other half)."""
 
     __tablename__ = "calendar_days_off"
-    __table_args__ = (CheckConstraint("kind IN ('transfer', 'holiday')", name="kind"),)
+    __table_args__ = (
+        CheckConstraint("kind IN ('transfer', 'holiday', 'working_day')", name="kind"),
+    )
 
     date: Mapped[dt.date] = mapped_column(Date, unique=True)
-    kind: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(12))
     name: Mapped[str] = mapped_column(String(200))
     added_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"))
     added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

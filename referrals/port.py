@@ -45,12 +45,14 @@ class ReferralsRouting:
             return dict.fromkeys(services)
         return directory.resolve_units(services, region, district)
 
-    def deadlines(self, service: str, urgency: str, start: datetime) -> tuple[datetime, datetime]:
+    def deadlines(self, service: str, urgency: str, start: datetime,
+                  unit: AgencyUnit | None = None) -> tuple[datetime, datetime]:
         from referrals import routing_service
 
         return service_deadlines(service, urgency, start, self.algorithm(),
                                  routing_service.working_calendar(),
-                                 current_app.config["SENIM"].tz)
+                                 current_app.config["SENIM"].tz,
+                                 hours=routing_service.unit_hours(unit))
 
     def referral_json(self, referral: Any, viewer: Any) -> dict[str, Any]:
         from referrals.handoffs.serialize import referral_json

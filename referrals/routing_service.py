@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache, lru_cache
@@ -26,20 +26,22 @@ from sqlalchemy.orm import Session
 from core import audit, reference
 from core.clock import utcnow
 from core.extensions import db
-from core.models import User
+from core.models import AgencyUnit, User
 from core.read_once import forget, remembered
-from referrals.models import AlgorithmVersion, CalendarDayOff
+from referrals.models import WORKING_DAY, AlgorithmVersion, CalendarDayOff
 from referrals.routing import (
     Algorithm,
     Decision,
     Geography,
     WorkingCalendar,
+    WorkingHours,
     decision_to_json,
     default_algorithm,
     load_algorithm,
     parse_facts,
     route,
 )
+from referrals.routing.algorithm import BUNDLED_VERSIONS, bundled_algorithm
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +88,8 @@ class DayOffRefused(Refused):
         "name_missing": "the day off needs a name",
         "weekend": "{day} is a Saturday or Sunday, which is never a working day",
         "already_off": "{day} is already a day off",
+        "weekday": "{day} is a weekday, which is a working day already",
+        "already_working": "{day} is already a working day",
     })
 
 
@@ -105,19 +109,32 @@ def geography() -> Geography:
 
 
 def working_calendar() -> WorkingCalendar:
-    """The days off of core/data/holidays-KZ.csv plus those administrators added."""
+    """The days off and working Saturdays of core/data/holidays-KZ.csv plus those
+    administrators added."""
     return remembered("calendar", _load_calendar)
 
 
 def _load_calendar() -> WorkingCalendar:
-    return _calendar(frozenset(db.session.scalars(select(CalendarDayOff.date))))
+    rows = db.session.execute(select(CalendarDayOff.date, CalendarDayOff.kind)).all()
+    return _calendar(frozenset((row.date, row.kind == WORKING_DAY) for row in rows))
 
 
 @lru_cache(maxsize=8)
-def _calendar(added: frozenset[date]) -> WorkingCalendar:
+def _calendar(added: frozenset[tuple[date, bool]]) -> WorkingCalendar:
     # Cached per set of added days: the calendar memoises its date arithmetic, and the table
     # changes only when an administrator adds a day.
-    return WorkingCalendar(frozenset(day.day for day in reference.days_off()) | added)
+    listed = reference.days_off()
+    off = {d.day for d in listed if d.kind != WORKING_DAY} | {d for d, working in added
+                                                              if not working}
+    working = {d.day for d in listed if d.kind == WORKING_DAY} | {d for d, w in added if w}
+    return WorkingCalendar(frozenset(off), frozenset(working))
+
+
+def unit_hours(unit: AgencyUnit | None) -> WorkingHours:
+    """A unit's working time (09:00-18:00 when there is no unit: an unassigned referral)."""
+    if unit is None:
+        return WorkingHours()
+    return WorkingHours.from_minutes(unit.work_start_minute, unit.work_end_minute)
 
 
 def uncovered_years_warning() -> tuple[int, ...]:
@@ -158,8 +175,8 @@ def _compile(digest: str, document: str) -> Algorithm:
     found = _compiled.get(digest)
     if found is not None:
         return found
-    bundled = default_algorithm()
-    algorithm = bundled if digest == bundled.digest else load_algorithm(document)
+    bundled = {b.digest: b for b in map(bundled_algorithm, BUNDLED_VERSIONS)}
+    algorithm = bundled.get(digest) or load_algorithm(document)
     with _compiled_lock:
         if len(_compiled) >= _COMPILED_LIMIT:
             _compiled.clear()
@@ -198,8 +215,8 @@ def algorithm_by_version(version: str) -> Algorithm:
         .where(AlgorithmVersion.version == version)).first()
     if row is not None:
         return _compile(row.digest, row.document)
-    if version == default_algorithm().version:
-        return default_algorithm()
+    if version in BUNDLED_VERSIONS:
+        return bundled_algorithm(version)
     raise UnknownVersion(version)
 
 
@@ -219,9 +236,12 @@ def versions() -> list[VersionEntry]:
                                           AlgorithmVersion.published_at.desc(),
                                           AlgorithmVersion.version.desc())))
     entries = [VersionEntry(row.version, row.is_current, row) for row in rows]
-    bundled = default_algorithm().version
-    if all(row.version != bundled for row in rows):
-        entries.append(VersionEntry(bundled, not any(row.is_current for row in rows), None))
+    stored = {row.version for row in rows}
+    default = default_algorithm().version
+    any_current = any(row.is_current for row in rows)
+    for bundled in reversed(BUNDLED_VERSIONS):  # newest first, as the stored rows
+        if bundled not in stored:
+            entries.append(VersionEntry(bundled, bundled == default and not any_current, None))
     return entries
 
 
@@ -235,12 +255,25 @@ def decide(data: Mapping[str, Any], *, now: datetime | None = None) -> Decision:
     """
     algorithm = current_algorithm()
     facts = parse_facts(data, geography(), now or utcnow(), algorithm=algorithm)
-    decision = route(facts, algorithm, working_calendar(), timezone())
+    decision = route(facts, algorithm, working_calendar(), timezone(),
+                     hours=_hours_in(facts.child.region, facts.child.district))
     if decision.calendar_warnings:
         log.warning("the calendar of days off has no entry for %s: working days skipped "
                     "weekends only; an administrator must add those years",
                     ", ".join(map(str, decision.calendar_warnings)))
     return decision
+
+
+def _hours_in(region: str | None, district: str | None) -> Callable[[str], WorkingHours]:
+    """The working hours of the unit each service would go to (the one the referral will be
+    sent to, §5): an office-hours deadline counts that unit's working time."""
+    from referrals import directory  # imported late: directory imports this module
+
+    def hours(service: str) -> WorkingHours:
+        unit = directory.resolve_unit(service, region, district) if region else None
+        return unit_hours(unit)
+
+    return hours
 
 
 def decision_json(decision: Decision) -> dict[str, Any]:
@@ -342,13 +375,20 @@ def days_off_in(year: int) -> list[CalendarDay]:
 
 
 def add_day_off(day: date, name: str, user: User, kind: str = "transfer") -> CalendarDayOff:
-    """Add a weekday off (a decree transfer); refused for weekends and days already off."""
+    """Add a weekday off (a decree transfer), refused for weekends and days already off; or,
+    with ``kind`` ``working_day``, a working Saturday or Sunday (the decree's other half)."""
     name = name.strip()
     if not name:
         raise DayOffRefused("name_missing")
-    if day.weekday() >= 5:
+    calendar = working_calendar()
+    if kind == WORKING_DAY:
+        if day.weekday() < 5:
+            raise DayOffRefused("weekday", day=day.isoformat())
+        if calendar.is_working_day(day):
+            raise DayOffRefused("already_working", day=day.isoformat())
+    elif day.weekday() >= 5:
         raise DayOffRefused("weekend", day=day.isoformat())
-    if day in working_calendar().days_off:
+    elif day in calendar.days_off:
         raise DayOffRefused("already_off", day=day.isoformat())
     row = CalendarDayOff(date=day, kind=kind, name=name[:DAY_OFF_NAME_MAX_LENGTH],
                          added_by=user.id)

@@ -123,6 +123,9 @@ def _migrated_app(tmp_path_factory: pytest.TempPathFactory, database_url: str) -
     TEST_APPS.append(app)
     with app.app_context():
         upgrade()
+        # Every test starts from empty tables, as every test ends with them (the migrations
+        # store data too, e.g. the algorithm versions of a new installation).
+        _empty_tables()
     return app
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
@@ -12,10 +12,16 @@ from core.extensions import db
 from core.models.base import IdMixin, UTCDateTime
 
 AGENCIES = ("police", "education", "health", "commission")
+#: Default working time of an office-hours unit (issue 14), in minutes after local midnight.
+DEFAULT_WORK_START, DEFAULT_WORK_END = 9 * 60, 18 * 60
 
 
 class AgencyUnit(IdMixin, db.Model):  # type: ignore[name-defined]
     __tablename__ = "agency_units"
+    __table_args__ = (
+        CheckConstraint("work_start_minute >= 0 AND work_start_minute < work_end_minute "
+                        "AND work_end_minute <= 1440", name="working_hours"),
+    )
 
     agency: Mapped[str] = mapped_column(String(40), index=True)
     name_kk: Mapped[str] = mapped_column(String(200))
@@ -26,6 +32,11 @@ class AgencyUnit(IdMixin, db.Model):  # type: ignore[name-defined]
     contact_email: Mapped[str | None] = mapped_column(String(254))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Working time on working days, local: what an office-hours service's P1/P2 clocks count.
+    work_start_minute: Mapped[int] = mapped_column(
+        Integer, default=DEFAULT_WORK_START, server_default=text(str(DEFAULT_WORK_START)))
+    work_end_minute: Mapped[int] = mapped_column(
+        Integer, default=DEFAULT_WORK_END, server_default=text(str(DEFAULT_WORK_END)))
 
     service_rows: Mapped[list[UnitService]] = relationship(
         back_populates="unit", cascade="all, delete-orphan", lazy="selectin",

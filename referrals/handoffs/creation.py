@@ -41,7 +41,8 @@ def on_case_submitted(sender: Any, submission: Submission, **_: Any) -> None:
     for added in submission.changes.add:
         if added.service in already_open:
             continue
-        ack, act = routing().deadlines(added.service, decision.urgency or "P3", now)
+        unit = routing().unit_for(added.service, case.region, case.district)
+        ack, act = routing().deadlines(added.service, decision.urgency or "P3", now, unit)
         manual = ReferralProposal(agency=added.service.split(".", 1)[0], service=added.service,
                                   mandatory=False, rules=(), ack_due_at=ack, action_due_at=act)
         wanted.append((manual, added.reason))

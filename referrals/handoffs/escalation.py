@@ -10,6 +10,11 @@ SQLite the sweep takes the write lock first (``BEGIN IMMEDIATE``), which seriali
 
 "Past" means strictly after the deadline. Deadlines were computed at submission (working days
 included) and stored; a sweep never recomputes them.
+
+An office-hours referral (a service the current algorithm counts in working time: education,
+commission in 2026.2) is escalated only during its unit's working time on a working day (issue
+14): a P3 deadline falls at the submission's local time, which may be at night, and a sweep may
+run late; either way the heads hear of it when the office opens, never at night.
 """
 
 from __future__ import annotations
@@ -18,13 +23,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select, text
+from sqlalchemy import Select, and_, false, or_, select, text, true
 from sqlalchemy.exc import IntegrityError
 
 from core import audit
 from core.clock import utcnow
 from core.extensions import db
 from core.models import AgencyUnit, User
+from core.models.directory import DEFAULT_WORK_END, DEFAULT_WORK_START
 from core.roles import Role
 from referrals.handoffs import notify
 from referrals.handoffs.models import (
@@ -85,9 +91,56 @@ def overdue_condition(level: int, now: datetime) -> Any:
     return and_(late, _not_yet(level))
 
 
-def _candidates(level: int, now: datetime, limit: int, done: set[str]) -> list[str]:
+@dataclass(frozen=True)
+class _WorkingNow:
+    """What "now" is for office-hours bodies: which services count working time, whether
+    today is a working day and the local minute of the day."""
+
+    office_services: frozenset[str]
+    working_day: bool
+    minute: int
+
+    @classmethod
+    def at(cls, now: datetime) -> _WorkingNow:
+        from referrals import routing_service
+
+        local = now.astimezone(routing_service.timezone())
+        return cls(routing_service.current_algorithm().office_hours_services,
+                   routing_service.working_calendar().is_working_day(local.date()),
+                   local.hour * 60 + local.minute)
+
+    def open(self, start: int, end: int) -> bool:
+        # The closing minute counts: a deadline that ends the working day escalates at once.
+        return self.working_day and start <= self.minute <= end
+
+    def allows(self, referral: Referral) -> bool:
+        if referral.service not in self.office_services:
+            return True
+        unit = referral.unit
+        if unit is None:
+            return self.open(DEFAULT_WORK_START, DEFAULT_WORK_END)
+        return self.open(unit.work_start_minute, unit.work_end_minute)
+
+    def condition(self) -> Any:
+        """The SQL form of :meth:`allows`."""
+        if not self.office_services:
+            return true()
+        office = sorted(self.office_services)
+        if not self.working_day:
+            return Referral.service.not_in(office)
+        unit_open = select(AgencyUnit.id).where(
+            AgencyUnit.id == Referral.unit_id, AgencyUnit.work_start_minute <= self.minute,
+            AgencyUnit.work_end_minute >= self.minute).exists()
+        unassigned_open = (Referral.unit_id.is_(None)
+                           if self.open(DEFAULT_WORK_START, DEFAULT_WORK_END) else false())
+        return or_(Referral.service.not_in(office), unit_open, unassigned_open)
+
+
+def _candidates(level: int, now: datetime, limit: int, done: set[str],
+                working: _WorkingNow) -> list[str]:
     due = Referral.ack_due_at if level == ACKNOWLEDGEMENT else Referral.action_due_at
-    query: Select[Any] = select(Referral.id).where(overdue_condition(level, now))
+    query: Select[Any] = select(Referral.id).where(overdue_condition(level, now),
+                                                    working.condition())
     if done:
         query = query.where(Referral.id.not_in(done))
     query = query.order_by(due, Referral.id).limit(limit).with_for_update(skip_locked=True)
@@ -137,23 +190,24 @@ def sweep(now: datetime | None = None, batch_size: int = BATCH_SIZE) -> SweepRes
     """Escalate everything overdue, level by level, one committed batch at a time."""
     now = now or utcnow()
     result = SweepResult()
+    working = _WorkingNow.at(now)
     for level in (ACKNOWLEDGEMENT, ACTION):
         done: set[str] = set()
-        while _sweep_batch(level, now, batch_size, done, result):
+        while _sweep_batch(level, now, batch_size, done, result, working):
             pass
     return result
 
 
 def _sweep_batch(level: int, now: datetime, batch_size: int, done: set[str],
-                 result: SweepResult) -> bool:
+                 result: SweepResult, working: _WorkingNow) -> bool:
     """One batch in one transaction with one audit entry; False when nothing was left."""
     _take_write_lock_on_sqlite()
-    ids = _candidates(level, now, batch_size, done)
+    ids = _candidates(level, now, batch_size, done, working)
     if not ids:
         db.session.rollback()
         return False
     done.update(ids)
-    raised = sum(1 for referral_id in ids if escalate(referral_id, level, now))
+    raised = sum(1 for referral_id in ids if escalate(referral_id, level, now, working))
     result.escalated[level] += raised
     result.skipped += len(ids) - raised
     result.batches += 1
@@ -173,10 +227,14 @@ def _take_write_lock_on_sqlite() -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def escalate(referral_id: str, level: int, now: datetime) -> bool:
-    """Raise ``level`` on one referral unless it is raised already; True when this call did."""
+def escalate(referral_id: str, level: int, now: datetime,
+             working: _WorkingNow | None = None) -> bool:
+    """Raise ``level`` on one referral unless it is raised already, or its office is closed
+    (an office-hours referral waits for the unit's working time); True when this call did."""
     referral = db.session.get(Referral, referral_id)
     if referral is None or not _still_due(referral, level, now):
+        return False
+    if not (working or _WorkingNow.at(now)).allows(referral):
         return False
     try:
         with db.session.begin_nested():

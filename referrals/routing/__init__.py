@@ -1,7 +1,7 @@
 """Senim's routing engine: facts about a contact -> a routing decision (routing.md).
 
 Pure: it imports nothing of the application (no Flask, no database), only the standard
-library, PyYAML and jsonschema. The rules are data (``algorithms/2026.1.yaml``), compiled once
+library, PyYAML and jsonschema. The rules are data (``algorithms/2026.*.yaml``), compiled once
 at load::
 
     algorithm = default_algorithm()
@@ -11,9 +11,11 @@ at load::
 """
 
 from .algorithm import (
+    BUNDLED_VERSIONS,
     Algorithm,
     AlgorithmError,
     LabelKind,
+    bundled_algorithm,
     default_algorithm,
     load_algorithm,
 )
@@ -33,9 +35,11 @@ from .model import (
 )
 from .serialize import decision_to_json, format_time
 from .table import ReferralRow, RuleRow, UrgencyRow
-from .workdays import WorkingCalendar, WorkingDaysResult
+from .workdays import DEFAULT_WORKING_HOURS, WorkingCalendar, WorkingDaysResult, WorkingHours
 
 __all__ = [
+    "BUNDLED_VERSIONS",
+    "DEFAULT_WORKING_HOURS",
     "LANGUAGES",
     "REASON_NOT_ROUTABLE",
     "REASON_NO_RULE_MATCHED",
@@ -57,6 +61,8 @@ __all__ = [
     "UrgencyRow",
     "WorkingCalendar",
     "WorkingDaysResult",
+    "WorkingHours",
+    "bundled_algorithm",
     "decision_to_json",
     "default_algorithm",
     "diff_algorithms",

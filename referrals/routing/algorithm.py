@@ -28,7 +28,14 @@ from .schema import ALGORITHM_SCHEMA
 if TYPE_CHECKING:
     from .table import RuleRow
 
-DEFAULT_VERSION = "2026.1"
+#: Versions bundled with the code, oldest first. A published version never changes: 2026.1 stays
+#: here so decisions it made stay explainable; the last one is the default of a new install.
+BUNDLED_VERSIONS: tuple[str, ...] = ("2026.1", "2026.2")
+DEFAULT_VERSION = BUNDLED_VERSIONS[-1]
+
+#: How a service's P1/P2 durations run (issue 14): on the clock, 24/7, or in working time only.
+ROUND_THE_CLOCK = "round_the_clock"
+OFFICE_HOURS = "office_hours"
 
 LabelKind = Literal[
     "agency", "service", "category", "category_group", "relation", "relation_group", "flag",
@@ -84,10 +91,15 @@ class Deadlines:
 
 @dataclass(frozen=True, slots=True)
 class ServiceCap:
-    """A service's own limits, tightening the urgency's; ``None`` means no cap."""
+    """A service's own limits, tightening the urgency's; ``None`` means no cap.
+
+    ``condition`` (outcome-aware, e.g. "rule sexual-violence fired") limits the cap to the
+    decisions where it holds; ``None`` means always.
+    """
 
     acknowledge: Duration | None
     act: Duration | None
+    condition: Predicate | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +170,7 @@ class Algorithm:
     source_text: str = field(repr=False)
     digest: str  # sha256 of the canonical JSON of ``data``
     services: Mapping[str, str] = field(repr=False)  # service -> agency
+    office_hours_services: frozenset[str] = field(repr=False)  # counted in working time
     urgencies: Mapping[str, Urgency] = field(repr=False)  # most urgent first
     urgency_order: tuple[str, ...] = field(repr=False)  # codes by rank, most urgent first
     routable_contact_types: frozenset[str] = field(repr=False)
@@ -208,6 +221,11 @@ class Algorithm:
             self._rules_by_categories[categories] = found
         return found
 
+    def is_office_hours(self, service: str) -> bool:
+        """True when the service's body works office hours (its P1/P2 clocks count working
+        time only); False for a round-the-clock service or a code this version lacks."""
+        return service in self.office_hours_services
+
     def is_routable(self, facts: Facts) -> bool:
         """routing.md §3: routable contact type and an operator urgency that is routable."""
         if facts.contact_type not in self.routable_contact_types:
@@ -234,10 +252,17 @@ def load_algorithm(source: str | bytes | os.PathLike[str]) -> Algorithm:
     return _compile_text(_source_text(source))
 
 
-@functools.cache
 def default_algorithm() -> Algorithm:
-    """The bundled default algorithm (version 2026.1), loaded once per process."""
-    resource = resources.files(__package__).joinpath("algorithms", f"{DEFAULT_VERSION}.yaml")
+    """The bundled default algorithm (the newest bundled version), loaded once per process."""
+    return bundled_algorithm(DEFAULT_VERSION)
+
+
+@functools.cache
+def bundled_algorithm(version: str) -> Algorithm:
+    """A version bundled with the code (``BUNDLED_VERSIONS``); ``KeyError`` for another."""
+    if version not in BUNDLED_VERSIONS:
+        raise KeyError(version)
+    resource = resources.files(__package__).joinpath("algorithms", f"{version}.yaml")
     return _compile_text(resource.read_text(encoding="utf-8"))
 
 
@@ -351,7 +376,7 @@ class _Builder:
         rules = self._rules(compiler, urgencies)
         instructions = self._coded(compiler, "instructions")
         registers = self._coded(compiler, "registers")
-        caps = self._service_caps()
+        caps = self._service_caps(compiler)
         if self.problems:
             raise AlgorithmError(self.problems)
         return Algorithm(
@@ -360,6 +385,9 @@ class _Builder:
             source_text=self.text,
             digest=_digest(self.data),
             services={code: spec["agency"] for code, spec in self.data["services"].items()},
+            office_hours_services=frozenset(
+                code for code, spec in self.data["services"].items()
+                if spec.get("clock", ROUND_THE_CLOCK) == OFFICE_HOURS),
             urgencies=urgencies,
             urgency_order=tuple(urgencies),
             deadlines={c: u.deadlines for c, u in urgencies.items() if u.deadlines is not None},
@@ -479,13 +507,16 @@ class _Builder:
         )
         return Urgency(spec["code"], rank, routable, deadlines, forbidden)
 
-    def _service_caps(self) -> dict[str, ServiceCap]:
+    def _service_caps(self, compiler: ConditionCompiler) -> dict[str, ServiceCap]:
         caps: dict[str, ServiceCap] = {}
         for service, spec in self.data["service_caps"].items():
             if service not in self.labels["service"]:
                 self.problem(f"service_caps: unknown service '{service}'")
-            caps[service] = ServiceCap(*(_duration(spec[part]) if part in spec else None
-                                         for part in ("acknowledge", "act")))
+            condition = (compiler.compile(spec["when"], f"service_caps.{service}.when",
+                                          outcome=True) if "when" in spec else None)
+            ack, act = (_duration(spec[part]) if part in spec else None
+                        for part in ("acknowledge", "act"))
+            caps[service] = ServiceCap(ack, act, condition)
         return caps
 
     def _routable_rank(self, urgencies: Mapping[str, Urgency], code: str, where: str) -> int:

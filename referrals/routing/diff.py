@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .algorithm import Algorithm
+from .algorithm import ROUND_THE_CLOCK, Algorithm
 
 # Rule fields compared one by one, so a change says which part of the rule moved.
 _RULE_FIELDS = ("when", "referrals", "min_urgency", "raise_urgency", "lead",
@@ -44,13 +44,31 @@ def _rule_changes(old: Algorithm, new: Algorithm) -> Iterator[Change]:
         if rule_id not in before:
             yield Change("added", "rule", rule_id, f"as #{number}")
             continue
-        fields = [f for f in _RULE_FIELDS if before[rule_id].get(f) != spec.get(f)]
+        fields = [_rule_field(f, before[rule_id], spec) for f in _RULE_FIELDS
+                  if before[rule_id].get(f) != spec.get(f)]
         if fields:
-            yield Change("changed", "rule", rule_id, ", ".join(fields))
+            yield Change("changed", "rule", rule_id, "; ".join(fields))
     for rule_id in before:
         if rule_id not in after:
             yield Change("removed", "rule", rule_id)
     yield from _moves(list(before), list(after))
+
+
+def _rule_field(name: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    """A changed rule field, with the services gone and come for its referrals."""
+    if name != "referrals":
+        return name
+    was = [ref["service"] for ref in old["referrals"]]
+    now = [ref["service"] for ref in new["referrals"]]
+    moved = _members_detail(was, now)
+    return f"referrals: {moved}" if moved else "referrals"
+
+
+def _members_detail(was: list[str], now: list[str]) -> str:
+    """"-a +b" for a list of codes that changed (empty when only the order or details did)."""
+    gone = [f"-{code}" for code in was if code not in now]
+    came = [f"+{code}" for code in now if code not in was]
+    return " ".join([*gone, *came])
 
 
 def _moves(before: list[str], after: list[str]) -> Iterator[Change]:
@@ -98,12 +116,9 @@ def _code_changes(old: Algorithm, new: Algorithm) -> Iterator[Change]:
             if code not in before:
                 yield Change("added", kind, code)
                 continue
-            parts = [
-                part for part, differs in (
-                    ("labels", before[code] != after[code]),
-                    ("settings", old_settings.get((kind, code)) != new_settings.get((kind, code))),
-                ) if differs
-            ]
+            parts = ["labels"] if before[code] != after[code] else []
+            parts += _setting_changes(old_settings.get((kind, code), {}),
+                                      new_settings.get((kind, code), {}))
             if parts:
                 yield Change("changed", kind, code, ", ".join(parts))
         for code in before:
@@ -111,23 +126,44 @@ def _code_changes(old: Algorithm, new: Algorithm) -> Iterator[Change]:
                 yield Change("removed", kind, code)
 
 
-def _settings(algorithm: Algorithm) -> dict[tuple[str, str], Any]:
-    """Everything about a code besides its labels (deadlines, agency, members, conditions)."""
+def _setting_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """Named settings that differ: "clock: round_the_clock -> office_hours", "members: +x"."""
+    changes = []
+    for name in [*new, *(n for n in old if n not in new)]:
+        was, now = old.get(name), new.get(name)
+        if was == now:
+            continue
+        if isinstance(was, list) and isinstance(now, list):
+            moved = _members_detail(was, now)
+            changes.append(f"{name}: {moved}" if moved else name)
+        elif isinstance(was, str | None) and isinstance(now, str | None):
+            changes.append(f"{name}: {was or '—'} -> {now or '—'}")
+        else:
+            changes.append(name)
+    return changes
+
+
+def _settings(algorithm: Algorithm) -> dict[tuple[str, str], dict[str, Any]]:
+    """Everything about a code besides its labels (deadlines, agency, members, conditions),
+    by setting name, so that a change names the setting that moved."""
     data = algorithm.data
-    settings: dict[tuple[str, str], Any] = {}
+    settings: dict[tuple[str, str], dict[str, Any]] = {}
     for code, spec in data["services"].items():
-        settings["service", code] = (spec["agency"], data["service_caps"].get(code))
+        settings["service", code] = {"agency": spec["agency"],
+                                     "clock": spec.get("clock", ROUND_THE_CLOCK),
+                                     "cap": data["service_caps"].get(code)}
     for code, spec in data["relation_groups"].items():
-        settings["relation_group", code] = spec["members"]
+        settings["relation_group", code] = {"members": list(spec["members"])}
     for code, spec in data["contact_types"].items():
-        settings["contact_type", code] = spec["routable"]
+        settings["contact_type", code] = {"routable": spec["routable"]}
     for rank, spec in enumerate(data["urgencies"]):
-        settings["urgency", spec["code"]] = _without(spec, "label", "description") | {"rank": rank}
+        settings["urgency", spec["code"]] = {
+            "settings": _without(spec, "label", "description") | {"rank": rank}}
     for spec in data["constraints"]:
-        settings["constraint", spec["id"]] = _without(spec, "label")
+        settings["constraint", spec["id"]] = {"settings": _without(spec, "label")}
     for section, kind in (("instructions", "instruction"), ("registers", "register")):
         for position, spec in enumerate(data[section]):
-            settings[kind, spec["code"]] = (spec["when"], position)
+            settings[kind, spec["code"]] = {"when": spec["when"], "position": position}
     return settings
 
 

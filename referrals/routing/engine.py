@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from .algorithm import Algorithm, Duration, Rule, ServiceCap, WallClock
@@ -15,15 +16,24 @@ from .model import (
     Facts,
     ReferralProposal,
 )
-from .workdays import WorkingCalendar
+from .workdays import DEFAULT_WORKING_HOURS, WorkingCalendar, WorkingHours
+
+#: The working hours of the unit that will receive a service (issue 14: configurable per unit);
+#: the engine itself knows no units, so the caller resolves them.
+HoursOf = Callable[[str], WorkingHours]
+
+
+def _default_hours(service: str) -> WorkingHours:
+    return DEFAULT_WORKING_HOURS
 
 
 def route(facts: Facts, algorithm: Algorithm, calendar: WorkingCalendar,
-          tz: ZoneInfo) -> Decision:
+          tz: ZoneInfo, hours: HoursOf | None = None) -> Decision:
     """Decide who is asked to do what, by when, and why.
 
-    Deadlines count from ``facts.submitted_at``. Pure: the same arguments give an equal
-    decision.
+    Deadlines count from ``facts.submitted_at``; an office-hours service's P1/P2 durations
+    count the working time of ``hours(service)`` (09:00-18:00 when not given). Pure: the same
+    arguments give an equal decision.
 
     Everything but the deadlines depends only on the facts the conditions read (never on the
     time, the region or the district), and contacts repeat the same few situations all day:
@@ -42,7 +52,7 @@ def route(facts: Facts, algorithm: Algorithm, calendar: WorkingCalendar,
         memo[key] = plan
     if isinstance(plan, Decision):
         return plan
-    referrals, warnings = _deadlines(plan, facts.submitted_at, calendar, tz)
+    clock = _DeadlineClock(facts.submitted_at, calendar, tz)
     return Decision(
         routable=True,
         reason=None,
@@ -50,15 +60,13 @@ def route(facts: Facts, algorithm: Algorithm, calendar: WorkingCalendar,
         urgency=plan.urgency,
         lead=plan.lead,
         matched_rules=plan.matched_rules,
-        referrals=referrals,
+        referrals=_deadlines(plan, clock, hours or _default_hours),
         instructions=plan.instructions,
         registers=plan.registers,
-        calendar_warnings=warnings,
+        calendar_warnings=tuple(sorted(clock.uncovered_years)),
     )
 
 
-# A deadline term: a wall-clock delta, or (delta None) a number of working days.
-_Term = tuple[timedelta | None, int]
 # Situations remembered per algorithm (each a few hundred bytes); cleared when full.
 _MEMO_LIMIT = 16_384
 
@@ -69,8 +77,9 @@ class _Service:
     service: str
     mandatory: bool
     rules: tuple[str, ...]
-    acknowledge: tuple[int, ...]  # indexes into _Plan.terms: the earliest of these (and of
-    act: tuple[int, ...]  # ``act``) is the acknowledgement deadline; of ``act``, the action's
+    office_hours: bool  # its wall-clock durations count the receiving unit's working time
+    acknowledge: tuple[Duration, ...]  # the earliest of these (and of ``act``) is the
+    act: tuple[Duration, ...]  # acknowledgement deadline; the earliest of ``act``, the action's
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,12 +91,11 @@ class _Plan:
     matched_rules: tuple[str, ...]
     instructions: tuple[str, ...]
     registers: tuple[str, ...]
-    terms: tuple[_Term, ...]  # every distinct deadline term the services need
     services: tuple[_Service, ...]
 
 
 def _plan(facts: Facts, algorithm: Algorithm) -> _Plan | Decision:
-    """routing.md §3, §4, §6, §7 for one situation, with deadlines left as terms."""
+    """routing.md §3, §4, §6, §7 for one situation, with deadlines left as durations."""
     if not algorithm.is_routable(facts):
         return _not_routable(facts, algorithm)
     fired = [rule for rule in algorithm.rules_for(facts.categories)
@@ -103,63 +111,45 @@ def _plan(facts: Facts, algorithm: Algorithm) -> _Plan | Decision:
                         algorithm_version=algorithm.version, urgency=urgency, lead=None,
                         matched_rules=matched, referrals=(), instructions=instructions,
                         registers=registers, calendar_warnings=())
-    terms, services = _services(merged, urgency, algorithm)
     return _Plan(urgency=urgency, lead=_lead(fired), matched_rules=matched,
-                 instructions=instructions, registers=registers, terms=terms, services=services)
+                 instructions=instructions, registers=registers,
+                 services=_services(merged, urgency, algorithm, facts, outcome))
 
 
-def _term(duration: Duration) -> _Term:
-    if isinstance(duration, WallClock):
-        return duration.delta, 0
-    return None, duration.count
-
-
-def _services(merged: _Merged, urgency: str,
-              algorithm: Algorithm) -> tuple[tuple[_Term, ...], tuple[_Service, ...]]:
+def _services(merged: _Merged, urgency: str, algorithm: Algorithm, facts: Facts,
+              outcome: Outcome) -> tuple[_Service, ...]:
+    """Each service's durations: the urgency's, then its cap where the cap applies to this
+    decision (issue 14: caps apply after the working-time clock, so both count on it)."""
     deadlines = algorithm.deadlines[urgency]  # a final urgency is always a routable one
-    terms: dict[_Term, int] = {}
-
-    def index(duration: Duration) -> int:
-        return terms.setdefault(_term(duration), len(terms))
-
-    base_ack, base_act = index(deadlines.acknowledge), index(deadlines.act)
-    caps = algorithm.service_caps
     services = []
     for service, (agency, mandatory, rules) in merged.items():
-        ack, act = [base_ack], [base_act]
-        cap = caps.get(service)
-        if cap is not None and cap.acknowledge is not None:
-            ack.append(index(cap.acknowledge))
-        if cap is not None and cap.act is not None:
-            act.append(index(cap.act))
-        services.append(_Service(agency, service, mandatory, rules, tuple(ack), tuple(act)))
-    return tuple(terms), tuple(services)
+        ack, act = [deadlines.acknowledge], [deadlines.act]
+        cap = algorithm.service_caps.get(service)
+        if cap is not None and (cap.condition is None or cap.condition(facts, outcome)):
+            if cap.acknowledge is not None:
+                ack.append(cap.acknowledge)
+            if cap.act is not None:
+                act.append(cap.act)
+        services.append(_Service(agency, service, mandatory, rules,
+                                 algorithm.is_office_hours(service), tuple(ack), tuple(act)))
+    return tuple(services)
 
 
-def _deadlines(plan: _Plan, start: datetime, calendar: WorkingCalendar,
-               tz: ZoneInfo) -> tuple[tuple[ReferralProposal, ...], tuple[int, ...]]:
-    """The proposals with their deadlines from ``start``, and the calendar's uncovered years.
-    Each distinct term is counted once per decision."""
-    dues: list[datetime] = []
-    uncovered: set[int] = set()
-    for delta, days in plan.terms:
-        if delta is not None:
-            dues.append(start + delta)
-        else:
-            result = calendar.add_working_days_checked(start, days, tz)
-            uncovered.update(result.uncovered_years)
-            dues.append(result.at)
+def _deadlines(plan: _Plan, clock: _DeadlineClock,
+               hours_of: HoursOf) -> tuple[ReferralProposal, ...]:
+    """The proposals with their deadlines on ``clock``; each distinct duration (and working
+    hours) is counted once per decision."""
     proposals = []
     for s in plan.services:
-        act = dues[s.act[0]] if len(s.act) == 1 else min([dues[i] for i in s.act])
-        ack = min(act, dues[s.acknowledge[0]] if len(s.acknowledge) == 1
-                  else min([dues[i] for i in s.acknowledge]))
+        hours = hours_of(s.service) if s.office_hours else None
+        act = min([clock.due(duration, hours) for duration in s.act])
+        ack = min([act, *[clock.due(duration, hours) for duration in s.acknowledge]])
         proposals.append(ReferralProposal(
             agency=s.agency, service=s.service, mandatory=s.mandatory, rules=s.rules,
             ack_due_at=ack,  # an acknowledgement is never due after the first action
             action_due_at=act,
         ))
-    return tuple(proposals), tuple(sorted(uncovered)) if uncovered else ()
+    return tuple(proposals)
 
 
 def _not_routable(facts: Facts, algorithm: Algorithm) -> Decision:
@@ -221,51 +211,67 @@ def _lead(fired: list[Rule]) -> str | None:
     return fired[0].lead if fired else None
 
 
-def _capped(ack: datetime, act: datetime, cap: ServiceCap,
-            clock: _DeadlineClock) -> tuple[datetime, datetime]:
+def _capped(ack: datetime, act: datetime, cap: ServiceCap, clock: _DeadlineClock,
+            hours: WorkingHours | None) -> tuple[datetime, datetime]:
     if cap.acknowledge is not None:
-        ack = min(ack, clock.due(cap.acknowledge))
+        ack = min(ack, clock.due(cap.acknowledge, hours))
     if cap.act is not None:
-        act = min(act, clock.due(cap.act))
+        act = min(act, clock.due(cap.act, hours))
     return ack, act
 
 
 class _DeadlineClock:
-    """Deadlines from one submission moment, each computed once per decision."""
+    """Deadlines from one submission moment, each computed once per decision.
+
+    ``hours`` None means on the clock, 24/7; working hours make a wall-clock duration count
+    working time only (an office-hours body). Working days are the same for both.
+    """
 
     def __init__(self, start: datetime, calendar: WorkingCalendar, tz: ZoneInfo) -> None:
         self._start = start
         self._calendar = calendar
         self._tz = tz
-        self._memo: dict[Duration, datetime] = {}
+        self._memo: dict[tuple[Duration, WorkingHours | None], datetime] = {}
         self.uncovered_years: set[int] = set()
 
-    def due(self, duration: Duration) -> datetime:
-        at = self._memo.get(duration)
+    def due(self, duration: Duration, hours: WorkingHours | None = None) -> datetime:
+        if not isinstance(duration, WallClock):
+            hours = None  # working days count the same for every body
+        key = (duration, hours)
+        at = self._memo.get(key)
         if at is None:
-            at = self._compute(duration)
-            self._memo[duration] = at
+            at = self._compute(duration, hours)
+            self._memo[key] = at
         return at
 
-    def _compute(self, duration: Duration) -> datetime:
+    def _compute(self, duration: Duration, hours: WorkingHours | None) -> datetime:
         if isinstance(duration, WallClock):
-            return self._start + duration.delta
-        result = self._calendar.add_working_days_checked(self._start, duration.count, self._tz)
+            if hours is None:
+                return self._start + duration.delta
+            result = self._calendar.add_working_time(self._start, duration.delta, hours,
+                                                     self._tz)
+        else:
+            result = self._calendar.add_working_days_checked(self._start, duration.count,
+                                                             self._tz)
         self.uncovered_years.update(result.uncovered_years)
         return result.at
 
 
 def service_deadlines(service: str, urgency: str, start: datetime, algorithm: Algorithm,
-                      calendar: WorkingCalendar, tz: ZoneInfo) -> tuple[datetime, datetime]:
+                      calendar: WorkingCalendar, tz: ZoneInfo,
+                      hours: WorkingHours | None = None) -> tuple[datetime, datetime]:
     """(acknowledge, act) deadlines of one service at an urgency, counted from ``start``: what
-    a referral added by hand gets, by the same rules and caps as a proposed one (§4). An urgency
-    without deadlines (P4) counts as the least urgent one that has them."""
+    a referral added by hand gets, by the same clocks and caps as a proposed one (§4). An
+    urgency without deadlines (P4) counts as the least urgent one that has them. A cap limited
+    to some decisions (``when``) does not apply: a hand-made referral has no rule. ``hours``
+    are those of the receiving unit (default 09:00-18:00), used for an office-hours service."""
     if urgency not in algorithm.deadlines:
         urgency = list(algorithm.deadlines)[-1]
     clock = _DeadlineClock(start, calendar, tz)
+    working = (hours or DEFAULT_WORKING_HOURS) if algorithm.is_office_hours(service) else None
     deadlines = algorithm.deadlines[urgency]
-    ack, act = clock.due(deadlines.acknowledge), clock.due(deadlines.act)
+    ack, act = clock.due(deadlines.acknowledge, working), clock.due(deadlines.act, working)
     cap = algorithm.service_caps.get(service)
-    if cap is not None:
-        ack, act = _capped(ack, act, cap, clock)
+    if cap is not None and cap.condition is None:
+        ack, act = _capped(ack, act, cap, clock, working)
     return min(ack, act), act

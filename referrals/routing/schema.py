@@ -136,7 +136,8 @@ ALGORITHM_SCHEMA: dict[str, Any] = {
         version={"type": "string", "pattern": "^[0-9A-Za-z][0-9A-Za-z._-]{0,31}$"},
         agencies=_code_map(_LABELS),
         services=_code_map(
-            _obj(["agency", "label"], agency={"type": "string"}, label=_LABELS),
+            _obj(["agency", "label"], agency={"type": "string"}, label=_LABELS,
+                 clock={"enum": ["round_the_clock", "office_hours"]}),
             pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$",
         ),
         category_groups=_code_map(
@@ -159,7 +160,8 @@ ALGORITHM_SCHEMA: dict[str, Any] = {
         urgencies={"type": "array", "items": _URGENCY, "minItems": 1},
         service_caps={
             "type": "object",
-            "additionalProperties": _obj([], acknowledge=_DURATION, act=_DURATION),
+            "additionalProperties": _obj([], acknowledge=_DURATION, act=_DURATION,
+                                         when={"$ref": "#/$defs/condition"}),
         },
         constraints={
             "type": "array",

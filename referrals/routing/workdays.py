@@ -1,9 +1,13 @@
-"""The working-day clock of routing.md §4.
+"""The working-day and working-time clocks of routing.md §4 and issue 14 (algorithm 2026.2).
 
-A working day is a weekday that the calendar does not list as a day off. For a year the
-calendar does not cover (no entry dated in that year) only Saturdays and Sundays are skipped:
-the engine must never refuse a case for want of calendar data, so it counts on and reports the
-year instead (``WorkingDaysResult.uncovered_years``), for callers to log and show administrators.
+A working day is a weekday that the calendar does not list as a day off, or a Saturday (or
+Sunday) that a government transfer decree made a working day. For a year the calendar does not
+cover (no entry dated in that year) only Saturdays and Sundays are skipped: the engine must never
+refuse a case for want of calendar data, so it counts on and reports the year instead
+(``WorkingDaysResult.uncovered_years``), for callers to log and show administrators.
+
+Working time (``add_working_time``) is what an office-hours body counts a P1/P2 duration in: only
+the hours between ``WorkingHours.start`` and ``.end`` (local) of working days run the clock.
 """
 
 from __future__ import annotations
@@ -12,14 +16,15 @@ import csv
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 StrPath = str | os.PathLike[str]
 
 _DAY = timedelta(days=1)
 _SATURDAY = 5
-_KINDS = frozenset({"holiday", "transfer"})
+_KINDS = frozenset({"holiday", "transfer", "working_day"})
+WORKING_DAY = "working_day"  # a weekend day a transfer decree made a working day
 # Bounded memo of date arithmetic; a server only ever asks about a few weeks of dates at a time.
 _CACHE_LIMIT = 4096
 
@@ -32,6 +37,34 @@ class WorkingDaysResult:
     uncovered_years: tuple[int, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class WorkingHours:
+    """An office-hours body's working time on each working day, local to the deployment.
+
+    Default 09:00-18:00 (issue 14); an administrator sets a unit's own hours.
+    """
+
+    start: time = time(9, 0)
+    end: time = time(18, 0)
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is not None or self.end.tzinfo is not None:
+            raise ValueError("working hours are local wall-clock times, without a time zone")
+        if not self.start < self.end:
+            raise ValueError("working hours must end after they start, on the same day")
+
+    @classmethod
+    def from_minutes(cls, start: int, end: int) -> WorkingHours:
+        """From minutes after midnight (the database's columns)."""
+        return cls(time(start // 60, start % 60), time(end // 60, end % 60))
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}\u2013{self.end:%H:%M}"
+
+
+DEFAULT_WORKING_HOURS = WorkingHours()
+
+
 @dataclass(frozen=True)
 class WorkingCalendar:
     """Weekdays off (holidays and transferred days off) and the years that data covers.
@@ -40,6 +73,7 @@ class WorkingCalendar:
     """
 
     days_off: frozenset[date]
+    working_weekend_days: frozenset[date] = frozenset()
     covered_years: frozenset[int] = field(init=False)
     _memo: dict[tuple[date, int], tuple[date, tuple[int, ...]]] = field(
         init=False, repr=False, compare=False, hash=False
@@ -47,14 +81,23 @@ class WorkingCalendar:
 
     def __post_init__(self) -> None:
         days = frozenset(self.days_off)
+        working = frozenset(self.working_weekend_days)
         object.__setattr__(self, "days_off", days)
-        object.__setattr__(self, "covered_years", frozenset(d.year for d in days))
+        object.__setattr__(self, "working_weekend_days", working)
+        object.__setattr__(self, "covered_years", frozenset(d.year for d in days | working))
         object.__setattr__(self, "_memo", {})
 
     @classmethod
-    def from_csv(cls, path: StrPath, extra_days_off: Iterable[date] = ()) -> WorkingCalendar:
-        """Load ``holidays-KZ.csv`` (columns ``date``, ``kind``) plus decree transfers."""
-        return cls(frozenset(_read_days_off(path)) | frozenset(extra_days_off))
+    def from_csv(cls, path: StrPath, extra_days_off: Iterable[date] = (),
+                 extra_working_days: Iterable[date] = ()) -> WorkingCalendar:
+        """Load ``holidays-KZ.csv`` (columns ``date``, ``kind``) plus decree transfers.
+
+        Rows of kind ``working_day`` are weekend days made working days by a decree.
+        """
+        off, working = set(extra_days_off), set(extra_working_days)
+        for day, kind in _read_days(path):
+            (working if kind == WORKING_DAY else off).add(day)
+        return cls(frozenset(off), frozenset(working))
 
     def covers(self, year: int) -> bool:
         return year in self.covered_years
@@ -65,7 +108,7 @@ class WorkingCalendar:
 
     def is_working_day(self, day: date) -> bool:
         if day.weekday() >= _SATURDAY:
-            return False
+            return day in self.working_weekend_days
         return day not in self.days_off
 
     def add_working_days(self, moment: datetime, n: int, tz: ZoneInfo) -> datetime:
@@ -105,20 +148,51 @@ class WorkingCalendar:
                 found += 1
         return day, tuple(sorted(uncovered))
 
+    def add_working_time(self, moment: datetime, duration: timedelta, hours: WorkingHours,
+                         tz: ZoneInfo) -> WorkingDaysResult:
+        """``duration`` of working time after ``moment`` (UTC), counting only ``hours`` of
+        working days: 4 h from 17:00 on a Tuesday is Wednesday 12:00 with 09:00-18:00.
 
-def _read_days_off(path: StrPath) -> list[date]:
+        A moment outside working time starts at the next opening; a deadline that uses up a day
+        exactly ends at its closing time (17:00 + 1 h is 18:00 the same day, not 09:00 the next).
+        """
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise ValueError("working time counts from an aware datetime")
+        if duration < timedelta(0):
+            raise ValueError("a working-time duration must not be negative")
+        local = moment.astimezone(tz).replace(tzinfo=None)
+        day, left, uncovered = local.date(), duration, set()
+        cursor = max(local, datetime.combine(day, hours.start))
+        while True:
+            if day.year not in self.covered_years:
+                uncovered.add(day.year)
+            closing = datetime.combine(day, hours.end)
+            if self.is_working_day(day) and cursor < closing:
+                if left <= closing - cursor:
+                    due = (cursor + left).replace(tzinfo=tz)
+                    return WorkingDaysResult(due.astimezone(UTC), tuple(sorted(uncovered)))
+                left -= closing - cursor
+            day += _DAY
+            cursor = datetime.combine(day, hours.start)
+
+
+def _read_days(path: StrPath) -> list[tuple[date, str]]:
     with open(path, encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
         if not {"date", "kind"} <= set(reader.fieldnames or ()):
             raise ValueError(f"{os.fspath(path)}: needs the columns 'date' and 'kind'")
-        return [_day_off(row, path, reader.line_num) for row in reader]
+        return [_day(row, path, reader.line_num) for row in reader]
 
 
-def _day_off(row: dict[str, str], path: StrPath, line: int) -> date:
+def _day(row: dict[str, str], path: StrPath, line: int) -> tuple[date, str]:
     where = f"{os.fspath(path)}, line {line}"
-    if (row.get("kind") or "").strip() not in _KINDS:
-        raise ValueError(f"{where}: kind must be 'holiday' or 'transfer'")
+    kind = (row.get("kind") or "").strip()
+    if kind not in _KINDS:
+        raise ValueError(f"{where}: kind must be 'holiday', 'transfer' or 'working_day'")
     try:
-        return date.fromisoformat((row.get("date") or "").strip())
+        day = date.fromisoformat((row.get("date") or "").strip())
     except ValueError:
         raise ValueError(f"{where}: date must be YYYY-MM-DD") from None
+    if kind == WORKING_DAY and day.weekday() < _SATURDAY:
+        raise ValueError(f"{where}: a working day by decree must be a Saturday or Sunday")
+    return day, kind

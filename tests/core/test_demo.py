@@ -33,7 +33,13 @@ def test_demo_units_offer_all_services_of_their_agency(app: Flask) -> None:
         AgencyUnit.agency == "education", AgencyUnit.district == "KZ-27-TEREKTI"))
     assert unit is not None
     assert set(unit.services) == {"education.guardianship", "education.school",
-                                  "education.psychological_support"}
+                                  "education.psychological_support", "education.department"}
+    commission = db.session.scalar(select(AgencyUnit).where(
+        AgencyUnit.agency == "commission", AgencyUnit.district.is_(None)))
+    assert commission is not None
+    assert commission.name_ru.startswith("Комиссия по делам несовершеннолетних и защите их прав")
+    assert commission.name_kk.startswith(
+        "Кәмелетке толмағандардың істері және олардың құқықтарын қорғау жөніндегі комиссия")
     demo.load_users()
     police = db.session.scalar(select(User).where(User.username == "police.terekti"))
     assert police is not None and police.unit is not None and police.unit.district == "KZ-27-TEREKTI"

@@ -72,7 +72,7 @@ def _publish_form(client: FlaskClient, page: str, **overrides: str) -> Any:
 
 def test_the_algorithm_page_is_a_table_in_the_users_language(app: Flask, admin: User) -> None:
     page = _text(signed_in(app, admin, "en").get("/admin/routing/"))
-    assert "version 2026.1" in page and "Sexual violence" in page and "<th scope=\"row\">" in page
+    assert "version 2026.2" in page and "Sexual violence" in page and "<th scope=\"row\">" in page
     assert "4 hours" in page and "1 working day" in page  # P2 and P3 deadlines in words
     page = _text(signed_in(app, admin, "ru").get("/admin/routing/"))
     assert "Сексуальное насилие" in page and "Sexual violence" not in page
@@ -83,43 +83,43 @@ def test_the_algorithm_page_is_a_table_in_the_users_language(app: Flask, admin: 
 
 def test_upload_diff_and_publish_a_new_version(app: Flask, admin_client: FlaskClient,
                                                admin: User) -> None:
-    diff = _upload(admin_client, modified_document("2026.2"))
+    diff = _upload(admin_client, modified_document("2026.8"))
     assert diff.status_code == 200
     page = _text(diff)
-    assert "Review version 2026.2" in page
+    assert "Review version 2026.8" in page
     assert re.search(r"<code>bullying</code>.*?changed.*?min_urgency", page, re.S)
-    assert "was 2026.1" in page
+    assert "was 2026.2" in page
     assert db.session.scalars(select(AlgorithmVersion)).all() == []  # reviewing publishes nothing
 
     published = _publish_form(admin_client, page)
     assert published.status_code == 302 and published.headers["Location"] == "/admin/routing/"
-    assert routing_service.current_algorithm().version == "2026.2"
+    assert routing_service.current_algorithm().version == "2026.8"
     decision = routing_service.decide(BULLYING_P3, now=FRIDAY_MORNING)
-    assert (decision.algorithm_version, decision.urgency) == ("2026.2", "P2")
+    assert (decision.algorithm_version, decision.urgency) == ("2026.8", "P2")
     stored = db.session.scalars(select(AlgorithmVersion).where(AlgorithmVersion.is_current)).one()
-    assert stored.document == modified_document("2026.2")  # no CRLF from the browser's form
+    assert stored.document == modified_document("2026.8")  # no CRLF from the browser's form
     assert stored.reason == "Order 42 of the ministry" and stored.published_by == admin.id
 
-    assert "version 2026.2" in _text(admin_client.get("/admin/routing/"))
+    assert "version 2026.8" in _text(admin_client.get("/admin/routing/"))
     versions = _text(admin_client.get("/admin/routing/versions"))
-    assert "2026.2" in versions and "2026.1" in versions
-    old = admin_client.get("/admin/routing/versions/2026.1")
+    assert "2026.8" in versions and "2026.2" in versions
+    old = admin_client.get("/admin/routing/versions/2026.2")
     assert old.status_code == 200 and "no longer routes new contacts" in _text(old)
     assert admin_client.get("/admin/routing/versions/1999.9").status_code == 404
 
 
 def test_a_file_upload_works_like_pasted_text(admin_client: FlaskClient) -> None:
-    document = modified_document("2026.2").encode()
+    document = modified_document("2026.8").encode()
     response = admin_client.post("/admin/routing/upload", data={
-        "file": (io.BytesIO(document), "2026.2.yaml"),
+        "file": (io.BytesIO(document), "2026.8.yaml"),
         "csrf_token": csrf_token(admin_client, "/admin/routing/upload")},
         content_type="multipart/form-data")
-    assert response.status_code == 200 and "Review version 2026.2" in _text(response)
+    assert response.status_code == 200 and "Review version 2026.8" in _text(response)
 
 
 def test_an_invalid_upload_lists_the_problems_and_keeps_the_text(
         admin_client: FlaskClient) -> None:
-    broken = modified_document("2026.2").replace("lead: education", "lead: nobody", 1)
+    broken = modified_document("2026.8").replace("lead: education", "lead: nobody", 1)
     response = _upload(admin_client, broken)
     page = _text(response)
     assert response.status_code == 200 and "The document cannot be used" in page
@@ -141,26 +141,26 @@ def test_an_empty_upload_asks_for_a_document(admin_client: FlaskClient) -> None:
 def test_publishing_needs_a_reason_and_a_confirmation(admin_client: FlaskClient,
                                                       overrides: dict[str, str],
                                                       message: str) -> None:
-    page = _text(_upload(admin_client, modified_document("2026.2")))
+    page = _text(_upload(admin_client, modified_document("2026.8")))
     response = _publish_form(admin_client, page, **overrides)
     assert response.status_code == 422 and message in _text(response)
-    assert routing_service.current_algorithm().version == "2026.1"
+    assert routing_service.current_algorithm().version == "2026.2"
     assert db.session.scalars(select(AlgorithmVersion)).all() == []
 
 
 def test_a_review_made_stale_by_another_publication_is_refused(
         admin_client: FlaskClient, admin: User) -> None:
-    page = _text(_upload(admin_client, modified_document("2026.3")))
-    routing_service.publish(modified_document("2026.2"), "meanwhile", admin)
+    page = _text(_upload(admin_client, modified_document("2026.9")))
+    routing_service.publish(modified_document("2026.8"), "meanwhile", admin)
     db.session.commit()
     response = _publish_form(admin_client, page)
     assert response.status_code == 409 and "Review the changes again" in _text(response)
-    assert routing_service.current_algorithm().version == "2026.2"
+    assert routing_service.current_algorithm().version == "2026.8"
 
 
 def test_uploading_the_current_document_offers_no_publication(admin_client: FlaskClient) -> None:
     page = _text(_upload(admin_client, default_algorithm().source_text))
-    assert "identical to the current version 2026.1" in page
+    assert "identical to the current version 2026.2" in page
     assert 'action="/admin/routing/publish"' not in page
 
 
@@ -316,7 +316,7 @@ def test_the_unit_list_filters_and_pages(admin_client: FlaskClient) -> None:
 ADMIN_PAGES = [
     ("GET", "/admin/routing/"), ("GET", "/admin/routing/upload"), ("POST", "/admin/routing/upload"),
     ("POST", "/admin/routing/publish"), ("GET", "/admin/routing/versions"),
-    ("GET", "/admin/routing/versions/2026.1"), ("GET", "/admin/routing/calendar"),
+    ("GET", "/admin/routing/versions/2026.2"), ("GET", "/admin/routing/calendar"),
     ("POST", "/admin/routing/calendar"), ("GET", "/admin/units/"), ("GET", "/admin/units/new"),
     ("POST", "/admin/units/new"), ("GET", "/admin/units/{unit}/edit"),
     ("POST", "/admin/units/{unit}/edit"), ("GET", "/admin/units/{unit}/deactivate"),

@@ -30,18 +30,36 @@ SECTION_9_FACTS: dict[str, Any] = {
 }
 
 
-def _referral(agency: str, service: str) -> dict[str, Any]:
+def _referral(agency: str, service: str, action_due_at: str = "2026-11-21T10:02:00+05:00",
+              ) -> dict[str, Any]:
     return {"agency": agency, "service": service, "mandatory": True, "rules": ["sexual-violence"],
-            "ack_due_at": "2026-11-20T14:02:00+05:00", "action_due_at": "2026-11-21T10:02:00+05:00"}
+            "ack_due_at": "2026-11-20T14:02:00+05:00", "action_due_at": action_due_at}
 
 
+# The same facts under 2026.2 (issue 14): medical care instead of the forensic examination, and
+# the office-hours bodies count 24 working hours from Friday 10:02 (7 h 58 min on Friday, 9 h on
+# Monday, 7 h 02 min on Tuesday): Tuesday 16:02.
+OFFICE_ACT = "2026-11-24T16:02:00+05:00"
 SECTION_9_DECISION: dict[str, Any] = {
     "routable": True,
     "reason": None,
-    "algorithm_version": "2026.1",
+    "algorithm_version": "2026.2",
     "urgency": "P2",
     "lead": "police",
     "matched_rules": ["sexual-violence"],
+    "referrals": [
+        _referral("police", "police.juvenile_inspector"),
+        _referral("education", "education.guardianship", OFFICE_ACT),
+        _referral("health", "health.medical_care"),
+        _referral("commission", "commission.case_control", OFFICE_ACT),
+    ],
+    "instructions": ["do_not_interview_child", "police_orders_forensic_exam"],
+    "registers": ["reconciliation"],
+}
+# routing.md §9 itself: what 2026.1 decides, still, where 2026.1 is in force.
+SECTION_9_DECISION_2026_1: dict[str, Any] = {
+    **SECTION_9_DECISION,
+    "algorithm_version": "2026.1",
     "referrals": [
         _referral("police", "police.juvenile_inspector"),
         _referral("education", "education.guardianship"),
@@ -49,7 +67,6 @@ SECTION_9_DECISION: dict[str, Any] = {
         _referral("commission", "commission.case_control"),
     ],
     "instructions": ["do_not_interview_child"],
-    "registers": ["reconciliation"],
 }
 
 
@@ -196,10 +213,22 @@ def test_cli_refuses_invalid_json_with_exit_2(app: Flask, stdin: str) -> None:
 def test_cli_uses_the_current_algorithm(app: Flask, create_user: Any) -> None:
     from tests.referrals.test_routing_service import publish_version
 
-    publish_version(create_user(Role.ADMIN), "2026.2")
+    publish_version(create_user(Role.ADMIN), "2026.8")
     db.session.commit()
     result = _run(app, [], stdin=json.dumps(SECTION_9_FACTS))
-    assert json.loads(result.stdout)["algorithm_version"] == "2026.2"
+    assert json.loads(result.stdout)["algorithm_version"] == "2026.8"
+
+
+def test_cli_where_2026_1_is_still_in_force_gives_the_section_9_example(app: Flask) -> None:
+    from referrals.routing import bundled_algorithm
+
+    old = bundled_algorithm("2026.1")
+    db.session.add(AlgorithmVersion(version=old.version, document=old.source_text,
+                                    digest=old.digest, reason="in force before the upgrade",
+                                    is_current=True))
+    db.session.commit()
+    result = _run(app, [], stdin=json.dumps(SECTION_9_FACTS))
+    assert json.loads(result.stdout) == SECTION_9_DECISION_2026_1
 
 
 @pytest.mark.sqlite_only  # an empty database file is the situation being described

@@ -32,13 +32,13 @@ FRIDAY_MORNING = datetime(2026, 11, 20, 5, 0, tzinfo=UTC)
 def modified_document(version: str, bullying_min: str = "P2") -> str:
     """The bundled document under a new version, with the bullying rule's minimum changed."""
     text = default_algorithm().source_text
-    text = text.replace('version: "2026.1"', f'version: "{version}"', 1)
+    text = text.replace('version: "2026.2"', f'version: "{version}"', 1)
     start = text.index("  - id: bullying")
     end = text.index("min_urgency: P3", start)
     return text[:end] + f"min_urgency: {bullying_min}" + text[end + len("min_urgency: P3"):]
 
 
-def publish_version(admin: User, version: str = "2026.2", reason: str = "Order 42") -> AlgorithmVersion:
+def publish_version(admin: User, version: str = "2026.8", reason: str = "Order 42") -> AlgorithmVersion:
     return routing_service.publish(modified_document(version), reason, admin)
 
 
@@ -57,8 +57,11 @@ def _local(decision_time: datetime) -> str:
 
 def test_without_a_published_version_the_bundled_default_routes(app: Flask) -> None:
     assert routing_service.current_algorithm() is default_algorithm()
-    assert routing_service.decide(BULLYING_P3).algorithm_version == "2026.1"
-    assert [entry.version for entry in routing_service.versions()] == ["2026.1"]
+    assert routing_service.decide(BULLYING_P3).algorithm_version == "2026.2"
+    # 2026.1 stays listed (bundled, never stored here): its decisions remain explainable
+    assert [(e.version, e.is_current) for e in routing_service.versions()] == [
+        ("2026.2", True), ("2026.1", False)]
+    assert routing_service.algorithm_by_version("2026.1").version == "2026.1"
 
 
 def test_publishing_makes_the_new_version_current_and_keeps_the_old_one(
@@ -67,26 +70,26 @@ def test_publishing_makes_the_new_version_current_and_keeps_the_old_one(
     db.session.commit()
     assert row.is_current and row.published_by == admin.id and row.reason == "Order 42"
     current = routing_service.current_algorithm()
-    assert current.version == "2026.2"
+    assert current.version == "2026.8"
     decision = routing_service.decide(BULLYING_P3, now=FRIDAY_MORNING)
-    assert (decision.algorithm_version, decision.urgency) == ("2026.2", "P2")
-    old = routing_service.algorithm_by_version("2026.1")
+    assert (decision.algorithm_version, decision.urgency) == ("2026.8", "P2")
+    old = routing_service.algorithm_by_version("2026.2")
     assert old.digest == default_algorithm().digest
     assert old.rules[11].min_urgency == "P3" and current.rules[11].min_urgency == "P2"
     versions = routing_service.versions()
-    assert [(v.version, v.is_current) for v in versions] == [("2026.2", True), ("2026.1", False)]
+    assert [(v.version, v.is_current) for v in versions] == [("2026.8", True), ("2026.2", False), ("2026.1", False)]
     # The bundled default was stored when it stopped being current, so a later release that
     # bundles another default cannot make its decisions unexplainable.
     assert versions[1].row is not None and versions[1].row.document == default_algorithm().source_text
 
 
 def test_a_second_publication_replaces_the_current_one(app: Flask, admin: User) -> None:
-    publish_version(admin, "2026.2")
-    publish_version(admin, "2026.3")
+    publish_version(admin, "2026.8")
+    publish_version(admin, "2026.9")
     db.session.commit()
     current = db.session.scalars(select(AlgorithmVersion.version).where(AlgorithmVersion.is_current))
-    assert list(current) == ["2026.3"]
-    assert routing_service.algorithm_by_version("2026.2").version == "2026.2"
+    assert list(current) == ["2026.9"]
+    assert routing_service.algorithm_by_version("2026.8").version == "2026.8"
 
 
 def test_publication_is_audited_with_its_reason(app: Flask, admin: User) -> None:
@@ -96,13 +99,13 @@ def test_publication_is_audited_with_its_reason(app: Flask, admin: User) -> None
         AuditEntry.action == "routing.algorithm_published")).one()
     assert (entry.object_id, entry.reason, entry.actor_id) == (row.id, "Ministry order 17 of 2026",
                                                                admin.id)
-    assert '"version":"2026.2"' in (entry.details or "").replace(" ", "")
+    assert '"version":"2026.8"' in (entry.details or "").replace(" ", "")
 
 
 @pytest.mark.parametrize(("document", "reason", "code"), [
     (lambda: default_algorithm().source_text, "again", "identical"),
-    (lambda: modified_document("2026.1"), "same number", "version_exists"),
-    (lambda: modified_document("2026.2"), "   ", "reason_missing"),
+    (lambda: modified_document("2026.2"), "same number", "version_exists"),
+    (lambda: modified_document("2026.8"), "   ", "reason_missing"),
 ])
 def test_publication_refusals(app: Flask, admin: User, document: Any, reason: str,
                               code: str) -> None:
@@ -114,15 +117,15 @@ def test_publication_refusals(app: Flask, admin: User, document: Any, reason: st
 
 def test_an_existing_version_number_is_refused_even_with_other_content(
         app: Flask, admin: User) -> None:
-    publish_version(admin, "2026.2")
+    publish_version(admin, "2026.8")
     with pytest.raises(PublishRefused) as refused:
-        routing_service.publish(modified_document("2026.2", bullying_min="P1"), "redo", admin)
+        routing_service.publish(modified_document("2026.8", bullying_min="P1"), "redo", admin)
     assert refused.value.code == "version_exists"
 
 
 def test_an_invalid_document_names_its_problems_and_publishes_nothing(
         app: Flask, admin: User) -> None:
-    broken = modified_document("2026.2").replace("lead: education", "lead: nobody", 1)
+    broken = modified_document("2026.8").replace("lead: education", "lead: nobody", 1)
     with pytest.raises(AlgorithmError) as error:
         routing_service.publish(broken, "try", admin)
     assert any("unknown agency 'nobody'" in problem for problem in error.value.problems)

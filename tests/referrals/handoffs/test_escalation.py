@@ -203,7 +203,9 @@ def test_each_batch_is_audited_without_personal_data(
 def test_small_batches_cover_everything(clock: FrozenClock, case: dict[str, Any],
                                         submit: Any) -> None:
     submit()
-    result = escalation.sweep(now=clock.now() + timedelta(days=2), batch_size=3)
+    # Thursday 26 November 10:00: a working morning, past every deadline (office-hours bodies
+    # are escalated only in their working time)
+    result = escalation.sweep(now=clock.now() + timedelta(days=6), batch_size=3)
     assert result.total == 16 and result.batches == 6  # 8 referrals x 2 levels, 3 per batch
 
 
@@ -294,3 +296,71 @@ def test_recipients_exclude_inactive_people(clock: FrozenClock, people: People,
     sweep_at(clock, referral(referral_id).ack_due_at + SECOND)
     assert people.police_head.id not in notified("escalation_ack")
     assert people.supervisor.id in notified("escalation_ack")
+
+
+# ---- office-hours bodies are never escalated at night (issue 14) ------------------------------
+
+
+def _local(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(2026, 11, day, hour, minute, second, tzinfo=ALMATY)
+
+
+def _call_before(moment: datetime) -> dict[str, str]:
+    """The contact's times: a call that ended just before ``moment``."""
+    return {"started_at": (moment - timedelta(minutes=10)).isoformat(),
+            "ended_at": (moment - timedelta(minutes=1)).isoformat()}
+
+
+def test_an_office_hours_referral_due_at_night_escalates_when_the_office_opens(
+        clock: FrozenClock, people: People, submit: Any) -> None:
+    clock.set(_local(17, 22))  # Tuesday 22:00: P3 is due on Wednesday at 22:00
+    bullying = {"categories": ["violence.bullying"], "urgency": "P3",
+                "perpetrator": {"relation": "peer", "lives_with_child": False}, "place": "school"}
+    school = submit(**bullying, **_call_before(_local(17, 22)))["referrals"]["education.school"]
+    assert referral(school).ack_due_at == _local(18, 22)
+    assert sweep_at(clock, _local(18, 22, 0, 1)).total == 0  # overdue, but at night
+    assert sweep_at(clock, _local(19, 3)).total == 0
+    assert sweep_at(clock, _local(19, 8, 59)).total == 0
+    assert levels(school) == []
+    assert sweep_at(clock, _local(19, 9)).escalated[escalation.ACKNOWLEDGEMENT] >= 1
+    assert levels(school) == [1]
+
+
+def test_a_units_own_hours_decide_when_it_is_escalated(
+        clock: FrozenClock, people: People, submit: Any) -> None:
+    unit = people.education.unit
+    assert unit is not None
+    unit.work_start_minute, unit.work_end_minute = 8 * 60, 17 * 60
+    db.session.commit()
+    clock.set(_local(17, 22))
+    school = submit(categories=["violence.bullying"], urgency="P3",
+                    perpetrator={"relation": "peer", "lives_with_child": False},
+                    place="school", **_call_before(_local(17, 22)))["referrals"]["education.school"]
+    assert sweep_at(clock, _local(19, 7, 59)).total == 0
+    assert sweep_at(clock, _local(19, 8)).total >= 1
+    assert levels(school) == [1]
+
+
+def test_round_the_clock_bodies_are_still_escalated_at_night(
+        clock: FrozenClock, people: People, submit: Any) -> None:
+    clock.set(_local(17, 17))  # Tuesday 17:00, P2 sexual violence
+    referrals = submit(**_call_before(_local(17, 17)))["referrals"]
+    assert referral(referrals[POLICE]).ack_due_at == _local(17, 21)
+    assert referral(referrals["education.guardianship"]).ack_due_at == _local(18, 12)
+    sweep_at(clock, _local(17, 21, 0, 1))
+    assert levels(referrals[POLICE]) == [1]
+    assert levels(referrals["education.guardianship"]) == []
+    sweep_at(clock, _local(18, 12, 0, 1))
+    assert levels(referrals["education.guardianship"]) == [1]
+
+
+def test_a_weekend_defers_an_office_hours_escalation_to_monday(
+        clock: FrozenClock, people: People, submit: Any) -> None:
+    referrals = submit()["referrals"]  # Friday 10:00, P2
+    guardianship = referrals["education.guardianship"]
+    due = referral(guardianship).action_due_at
+    assert due == _local(24, 16)  # 24 working hours: Friday, Monday, Tuesday
+    commission = referrals["commission.case_control"]
+    sweep_at(clock, _local(21, 11))  # Saturday: police and health are late, offices closed
+    assert levels(referrals[POLICE]) == [1, 2]
+    assert levels(guardianship) == [] and levels(commission) == []

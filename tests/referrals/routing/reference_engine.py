@@ -1,13 +1,15 @@
 """The engine as it was before it remembered situations (issue 13): the plain reading of
-routing.md §3, §4, §6 and §7, every rule evaluated for every contact. Kept as the oracle that
-``referrals.routing.route`` must agree with (test_routing_memo.py)."""
+routing.md §3, §4, §6 and §7 (with the 2026.2 clocks of issue 14), every rule evaluated for
+every contact. Kept as the oracle that ``referrals.routing.route`` must agree with
+(test_routing_memo.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from referrals.routing.algorithm import Algorithm, Duration, Rule, ServiceCap, WallClock
+from referrals.routing.algorithm import Algorithm, Deadlines, Duration, Rule, ServiceCap, WallClock
 from referrals.routing.conditions import NO_OUTCOME, Outcome
 from referrals.routing.model import (
     REASON_NO_RULE_MATCHED,
@@ -16,23 +18,33 @@ from referrals.routing.model import (
     Facts,
     ReferralProposal,
 )
-from referrals.routing.workdays import WorkingCalendar
+from referrals.routing.workdays import DEFAULT_WORKING_HOURS, WorkingCalendar, WorkingHours
+
+#: The working hours of the unit that will receive a service (issue 14: configurable per unit);
+#: the engine itself knows no units, so the caller resolves them.
+HoursOf = Callable[[str], WorkingHours]
+
+
+def _default_hours(service: str) -> WorkingHours:
+    return DEFAULT_WORKING_HOURS
 
 
 def reference_route(facts: Facts, algorithm: Algorithm, calendar: WorkingCalendar,
-          tz: ZoneInfo) -> Decision:
+                    tz: ZoneInfo, hours: HoursOf | None = None) -> Decision:
     """Decide who is asked to do what, by when, and why.
 
-    Deadlines count from ``facts.submitted_at``. Pure: the same arguments give an equal
-    decision.
+    Deadlines count from ``facts.submitted_at``; an office-hours service's P1/P2 durations
+    count the working time of ``hours(service)`` (09:00-18:00 when not given). Pure: the same
+    arguments give an equal decision.
     """
     if not algorithm.is_routable(facts):
         return _not_routable(facts, algorithm)
     fired = [rule for rule in algorithm.rules if rule.condition(facts, NO_OUTCOME)]
     urgency = _final_urgency(facts, fired, algorithm)
     clock = _DeadlineClock(facts.submitted_at, calendar, tz)
-    referrals = _proposals(_merge(fired, facts, algorithm), urgency, algorithm, clock)
     outcome = Outcome(frozenset([rule.id for rule in fired]), urgency)
+    referrals = _proposals(_merge(fired, facts, algorithm), urgency, algorithm, clock,
+                           _Context(facts, outcome, hours or _default_hours))
     return Decision(
         routable=True,
         reason=None if referrals else REASON_NO_RULE_MATCHED,
@@ -107,17 +119,38 @@ def _lead(fired: list[Rule]) -> str | None:
     return fired[0].lead if fired else None
 
 
+class _Context:
+    """What a service's deadlines depend on besides the urgency: the facts and outcome (for a
+    conditional cap) and the working hours of the unit that gets it."""
+
+    def __init__(self, facts: Facts, outcome: Outcome, hours: HoursOf) -> None:
+        self.facts = facts
+        self.outcome = outcome
+        self.hours = hours
+
+
+def _service_deadlines(service: str, deadlines: Deadlines, algorithm: Algorithm,
+                       clock: _DeadlineClock, context: _Context) -> tuple[datetime, datetime]:
+    """(acknowledge, act) before the ack <= act rule: the urgency's durations on the service's
+    clock (working time for an office-hours body), then the service cap (issue 14: caps apply
+    after the working-time clock)."""
+    hours = context.hours(service) if algorithm.is_office_hours(service) else None
+    ack, act = clock.due(deadlines.acknowledge, hours), clock.due(deadlines.act, hours)
+    cap = algorithm.service_caps.get(service)
+    if cap is not None and (cap.condition is None
+                            or cap.condition(context.facts, context.outcome)):
+        ack, act = _capped(ack, act, cap, clock, hours)
+    return ack, act
+
+
 def _proposals(merged: _Merged, urgency: str, algorithm: Algorithm,
-               clock: _DeadlineClock) -> tuple[ReferralProposal, ...]:
+               clock: _DeadlineClock, context: _Context) -> tuple[ReferralProposal, ...]:
     if not merged:
         return ()
     deadlines = algorithm.deadlines[urgency]  # a final urgency is always a routable one
-    base = clock.due(deadlines.acknowledge), clock.due(deadlines.act)
-    caps = algorithm.service_caps
     proposals = []
     for service, (agency, mandatory, rules) in merged.items():
-        cap = caps.get(service)
-        ack, act = base if cap is None else _capped(*base, cap, clock)
+        ack, act = _service_deadlines(service, deadlines, algorithm, clock, context)
         proposals.append(ReferralProposal(
             agency=agency,
             service=service,
@@ -129,35 +162,47 @@ def _proposals(merged: _Merged, urgency: str, algorithm: Algorithm,
     return tuple(proposals)
 
 
-def _capped(ack: datetime, act: datetime, cap: ServiceCap,
-            clock: _DeadlineClock) -> tuple[datetime, datetime]:
+def _capped(ack: datetime, act: datetime, cap: ServiceCap, clock: _DeadlineClock,
+            hours: WorkingHours | None) -> tuple[datetime, datetime]:
     if cap.acknowledge is not None:
-        ack = min(ack, clock.due(cap.acknowledge))
+        ack = min(ack, clock.due(cap.acknowledge, hours))
     if cap.act is not None:
-        act = min(act, clock.due(cap.act))
+        act = min(act, clock.due(cap.act, hours))
     return ack, act
 
 
 class _DeadlineClock:
-    """Deadlines from one submission moment, each computed once per decision."""
+    """Deadlines from one submission moment, each computed once per decision.
+
+    ``hours`` None means on the clock, 24/7; working hours make a wall-clock duration count
+    working time only (an office-hours body). Working days are the same for both.
+    """
 
     def __init__(self, start: datetime, calendar: WorkingCalendar, tz: ZoneInfo) -> None:
         self._start = start
         self._calendar = calendar
         self._tz = tz
-        self._memo: dict[Duration, datetime] = {}
+        self._memo: dict[tuple[Duration, WorkingHours | None], datetime] = {}
         self.uncovered_years: set[int] = set()
 
-    def due(self, duration: Duration) -> datetime:
-        at = self._memo.get(duration)
+    def due(self, duration: Duration, hours: WorkingHours | None = None) -> datetime:
+        if not isinstance(duration, WallClock):
+            hours = None  # working days count the same for every body
+        key = (duration, hours)
+        at = self._memo.get(key)
         if at is None:
-            at = self._compute(duration)
-            self._memo[duration] = at
+            at = self._compute(duration, hours)
+            self._memo[key] = at
         return at
 
-    def _compute(self, duration: Duration) -> datetime:
+    def _compute(self, duration: Duration, hours: WorkingHours | None) -> datetime:
         if isinstance(duration, WallClock):
-            return self._start + duration.delta
-        result = self._calendar.add_working_days_checked(self._start, duration.count, self._tz)
+            if hours is None:
+                return self._start + duration.delta
+            result = self._calendar.add_working_time(self._start, duration.delta, hours,
+                                                     self._tz)
+        else:
+            result = self._calendar.add_working_days_checked(self._start, duration.count,
+                                                             self._tz)
         self.uncovered_years.update(result.uncovered_years)
         return result.at

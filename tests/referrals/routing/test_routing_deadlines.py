@@ -17,7 +17,7 @@ from referrals.routing import (
     Facts,
     ReferralProposal,
     WorkingCalendar,
-    default_algorithm,
+    bundled_algorithm,
     format_time,
     load_algorithm,
     route,
@@ -25,7 +25,7 @@ from referrals.routing import (
 
 DATA = Path(__file__).resolve().parents[3] / "core" / "data"
 TZ = ZoneInfo("Asia/Almaty")
-ALGORITHM = default_algorithm()
+ALGORITHM = bundled_algorithm("2026.1")  # 2026.1 stays in force for its decisions; 2026.2: test_routing_2026_2.py
 CALENDAR = WorkingCalendar.from_csv(DATA / "holidays-KZ.csv")
 
 

@@ -15,7 +15,7 @@ from referrals.routing import (
     Geography,
     LabelKind,
     WorkingCalendar,
-    default_algorithm,
+    bundled_algorithm,
     facts_to_json,
     parse_facts,
     route,
@@ -23,7 +23,7 @@ from referrals.routing import (
 
 DATA = Path(__file__).resolve().parents[3] / "core" / "data"
 TZ = ZoneInfo("Asia/Almaty")
-ALGORITHM = default_algorithm()
+ALGORITHM = bundled_algorithm("2026.1")  # 2026.1 stays in force for its decisions; 2026.2: test_routing_2026_2.py
 CALENDAR = WorkingCalendar.from_csv(DATA / "holidays-KZ.csv")
 GEOGRAPHY = Geography.from_csv(DATA / "regions.csv", DATA / "districts-KZ-27.csv")
 RANK = {code: rank for rank, code in enumerate(ALGORITHM.urgency_order)}

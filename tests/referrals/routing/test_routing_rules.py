@@ -17,15 +17,15 @@ from referrals.routing import (
     Geography,
     ReferralProposal,
     WorkingCalendar,
+    bundled_algorithm,
     decision_to_json,
-    default_algorithm,
     parse_facts,
     route,
 )
 
 DATA = Path(__file__).resolve().parents[3] / "core" / "data"
 TZ = ZoneInfo("Asia/Almaty")
-ALGORITHM = default_algorithm()
+ALGORITHM = bundled_algorithm("2026.1")  # 2026.1 stays in force for its decisions; 2026.2: test_routing_2026_2.py
 CALENDAR = WorkingCalendar.from_csv(DATA / "holidays-KZ.csv")
 GEOGRAPHY = Geography.from_csv(DATA / "regions.csv", DATA / "districts-KZ-27.csv")
 SUBMITTED = datetime(2026, 11, 20, 10, 2, tzinfo=TZ)
