@@ -1,7 +1,7 @@
 """routing 2026.2: units' working hours, working Saturdays, and 2026.2 for new installs
 
 Revision ID: algo_2026_2_clocks
-Revises: e1changereas
+Revises: reports_tables
 Create Date: 2026-12-03 12:00:00
 
 Issue 14. ``agency_units`` gets its working time (minutes after local midnight, 09:00-18:00 by
@@ -25,7 +25,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "algo_2026_2_clocks"
-down_revision = "e1changereas"
+down_revision = "reports_tables"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """escalation flags with their partial indexes, and snapshots of the supervisor's figures
 
 Revision ID: perf_sweep_snapshots
-Revises: e1changereas
+Revises: security_sessions
 Create Date: 2026-12-03 13:00:00
 
 Issue 13. ``referrals.ack_escalated`` / ``action_escalated`` say which levels were raised, so
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "perf_sweep_snapshots"
-down_revision = "e1changereas"
+down_revision = "security_sessions"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """intake: the anonymous school channel (schools, QR tokens, text reports and their threads)
 
 Revision ID: qr_text_channel
-Revises: e1changereas
+Revises: perf_sweep_snapshots
 Create Date: 2026-12-03 12:27:26
 
 Report and message texts and the child's "how to contact me" are encrypted columns
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = 'qr_text_channel'
-down_revision = 'e1changereas'
+down_revision = 'perf_sweep_snapshots'
 branch_labels = None
 depends_on = None
 

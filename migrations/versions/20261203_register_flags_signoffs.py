@@ -1,7 +1,7 @@
 """registers: encrypted risk-group flags with a keyed bitmask; reconciliation act sign-offs
 
 Revision ID: register_flags_signoffs
-Revises: e1changereas
+Revises: qr_text_channel
 Create Date: 2026-12-03 12:40:00
 
 ``children.risk_flags`` held the risk-group flags (pregnancy, HIV, a parent's diagnosis…) in
@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = "register_flags_signoffs"
-down_revision = "e1changereas"
+down_revision = "qr_text_channel"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """reports upward, exports and retention (issue 11 items 3, 4 and 6)
 
 Revision ID: reports_tables
-Revises: e1changereas
+Revises: register_flags_signoffs
 Create Date: 2026-12-03 12:24:52
 
 The monthly pre-aggregates of the reports (report_cells, report_months), the regions'
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = 'reports_tables'
-down_revision = 'e1changereas'
+down_revision = 'register_flags_signoffs'
 branch_labels = None
 depends_on = None
 
