@@ -59,15 +59,8 @@ class Retention:
 
     @classmethod
     def from_env(cls, env_vars: Mapping[str, str]) -> Retention:
-        values: dict[str, int] = {}
-        for name, variable in cls.ENV.items():
-            raw = (env_vars.get(variable) or "").strip()
-            if not raw:
-                continue
-            if not raw.isdigit() or int(raw) < 1:
-                raise ConfigError(f"{variable}: must be a whole number of at least 1, not {raw!r}")
-            values[name] = int(raw)
-        return cls(**values)
+        return cls(**{name: _whole_number(env_vars, variable, getattr(cls, name), minimum=1)
+                      for name, variable in cls.ENV.items()})
 
 
 JOB_BACKENDS = ("procrastinate", "thread", "inline")
@@ -150,9 +143,8 @@ class Config:
             redis_url=env_vars.get("SENIM_REDIS_URL") or None,
             argon2=CHEAP_ARGON2 if env == "testing" else Argon2Parameters(),
             rate_limits_enabled=_rate_limits(env, env_vars.get("SENIM_RATE_LIMITS")),
-            db_pool_size=_small_int("SENIM_DB_POOL_SIZE", env_vars.get("SENIM_DB_POOL_SIZE"), 5, 1, 100),
-            trusted_proxies=_small_int("SENIM_TRUSTED_PROXIES", env_vars.get("SENIM_TRUSTED_PROXIES"),
-                                       0, 0, 5),
+            db_pool_size=_whole_number(env_vars, "SENIM_DB_POOL_SIZE", 5, minimum=1, maximum=100),
+            trusted_proxies=_whole_number(env_vars, "SENIM_TRUSTED_PROXIES", 0, maximum=5),
             token_max_days=_whole_number(env_vars, "SENIM_TOKEN_MAX_DAYS", 365, minimum=1),
             audit_checkpoint_minutes=_whole_number(env_vars, "SENIM_AUDIT_CHECKPOINT_MINUTES", 10),
             retention=Retention.from_env(env_vars),
@@ -194,13 +186,18 @@ def decode_master_key(value: str) -> None:
         raise ConfigError(f"SENIM_MASTER_KEY: {error}") from None
 
 
-def _whole_number(env_vars: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+def _whole_number(env_vars: Mapping[str, str], name: str, default: int, *, minimum: int = 0,
+                  maximum: int = 999_999) -> int:
+    """A whole-number setting within its bounds; blank means the default."""
     raw = (env_vars.get(name) or "").strip()
     if not raw:
         return default
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6 or int(raw) < minimum:
-        raise ConfigError(f"{name}: must be a whole number of at least {minimum}, not {raw!r}")
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 7 or not minimum <= int(raw) <= maximum:
+        raise ConfigError(f"{name}: must be a whole number from {minimum} to {maximum}, "
+                          f"not {raw[:20]!r}")
     return int(raw)
+
+
 def _job_backend(value: str) -> str:
     value = value.strip()
     if value and value not in JOB_BACKENDS:
@@ -225,18 +222,6 @@ def _rate_limits(env: str, value: str | None) -> bool:
     if env != "testing":
         raise ConfigError("SENIM_RATE_LIMITS: may be 0 only with SENIM_ENV=testing")
     return False
-
-
-def _small_int(name: str, value: str | None, default: int, low: int, high: int) -> int:
-    if value is None or not value.strip():
-        return default
-    try:
-        number = int(value.strip())
-    except ValueError:
-        raise ConfigError(f"{name}: must be a whole number, not {value[:20]!r}") from None
-    if not low <= number <= high:
-        raise ConfigError(f"{name}: must be between {low} and {high}, not {number}")
-    return number
 
 
 def _check_timezone(name: str) -> None:
