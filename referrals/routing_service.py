@@ -266,12 +266,17 @@ def decide(data: Mapping[str, Any], *, now: datetime | None = None) -> Decision:
 
 def _hours_in(region: str | None, district: str | None) -> Callable[[str], WorkingHours]:
     """The working hours of the unit each service would go to (the one the referral will be
-    sent to, §5): an office-hours deadline counts that unit's working time."""
+    sent to, §5): an office-hours deadline counts that unit's working time. The units of every
+    office-hours service are resolved together, once, at the first question."""
     from referrals import directory  # imported late: directory imports this module
 
+    units: dict[str, AgencyUnit | None] = {}
+
     def hours(service: str) -> WorkingHours:
-        unit = directory.resolve_unit(service, region, district) if region else None
-        return unit_hours(unit)
+        if region and not units:
+            office = sorted(current_algorithm().office_hours_services | {service})
+            units.update(directory.resolve_units(office, region, district))
+        return unit_hours(units.get(service))
 
     return hours
 
