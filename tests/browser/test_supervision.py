@@ -23,7 +23,7 @@ def reported_case(client: FlaskClient, contact: Any, bearer: Any, create_user: A
     supervisor: User = create_user("supervisor", display_name="Айгерим Супервайзер (демо)")
     headers = bearer(supervisor)
     response = client.post("/api/v1/contacts", headers=headers, json=contact(referral_changes={
-        "remove": [{"service": "health.forensic_exam", "reason": "Осмотр проведён вчера в областной больнице"}]}))
+        "remove": [{"service": "health.medical_care", "reason": "Осмотр проведён вчера в областной больнице"}]}))
     assert response.status_code == 201, response.json
     return supervisor, db.session.get(Case, response.json["case_id"])
 
