@@ -34,7 +34,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from core import reference
 from core.clock import utcnow
 from core.extensions import db
-from core.i18n import current_language
+from core.i18n import collation_key, current_language
 from core.models import AgencyUnit, User
 from core.permissions import register_endpoints
 from core.roles import Role
@@ -470,7 +470,7 @@ class NewUnitForm(UnitForm):
 def region_choices() -> list[tuple[str, str]]:
     lang = current_language()
     return sorted(((p.code, p.name(lang)) for p in reference.regions().values()),
-                  key=lambda pair: pair[1])
+                  key=lambda pair: collation_key(reference.sort_name(pair[1]), lang))
 
 
 def district_choices() -> list[tuple[str, str]]:
