@@ -51,6 +51,7 @@ from referrals.routing import (
     diff_algorithms,
     load_algorithm,
 )
+from referrals.routing.conditions import describe, phrase
 from referrals.routing_service import DayOffRefused, PublishRefused, UnknownVersion
 
 bp = Blueprint("routing_admin", __name__)
@@ -121,16 +122,31 @@ def urgency_rows(algorithm: Algorithm) -> list[UrgencyRow]:
     ]
 
 
-def cap_rows(algorithm: Algorithm) -> list[tuple[str, str, str]]:
+def cap_rows(algorithm: Algorithm) -> list[tuple[str, str, str, str]]:
+    """(service, acknowledge, act, condition in words or "") of each service cap."""
+    lang = current_language()
+
+    def labeler(kind: str, code: str) -> str:
+        return label_of(algorithm, kind, code)
+
     return [(label_of(algorithm, "service", service), duration_text(cap.get("acknowledge")),
-             duration_text(cap.get("act")))
+             duration_text(cap.get("act")),
+             phrase(lang, "if").format(describe(cap["when"], lang, labeler))
+             if "when" in cap else "")
             for service, cap in algorithm.data["service_caps"].items()]
+
+
+def office_hours_services(algorithm: Algorithm) -> list[str]:
+    """The services whose urgent deadlines count working time (issue 14), by label."""
+    return [label_of(algorithm, "service", code) for code in algorithm.services
+            if algorithm.is_office_hours(code)]
 
 
 def _render_algorithm(template: str, algorithm: Algorithm, **context: Any) -> str:
     return render_template(template, algorithm=algorithm,
                            rules=algorithm.to_table(current_language()),
-                           urgencies=urgency_rows(algorithm), caps=cap_rows(algorithm), **context)
+                           urgencies=urgency_rows(algorithm), caps=cap_rows(algorithm),
+                           office_hours=office_hours_services(algorithm), **context)
 
 
 @bp.get("/admin/routing/")
