@@ -46,7 +46,7 @@ def test_a_supervisor_in_russian_reads_the_dashboard_and_a_routing_audit(
     assert page.locator("h1").inner_text().endswith(case.number)
     decisions = page.locator("section[aria-labelledby='decisions-h']").inner_text()
     assert default_algorithm().label("rule", "sexual-violence", "ru") in decisions
-    assert "2026.1" in decisions
+    assert "2026.2" in decisions and "действующая версия" in decisions
     changes = page.locator("section[aria-labelledby='changes-h']").inner_text()
     assert "Осмотр проведён вчера" in changes and supervisor.username in changes
     screenshot("supervision-routing-audit-ru")
