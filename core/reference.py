@@ -70,6 +70,19 @@ def days_off() -> tuple[DayOff, ...]:
     )
 
 
+# Official Russian names put the generic word first ("область Абай", issue 14): a list of
+# regions sorts by the proper name.
+_GENERIC_PREFIXES = ("область ", "город ")
+
+
+def sort_name(name: str) -> str:
+    """A place's name without a leading generic word, for sorting lists of places."""
+    for prefix in _GENERIC_PREFIXES:
+        if name.startswith(prefix):
+            return name[len(prefix):]
+    return name
+
+
 def place_name(code: str | None, lang: str) -> str:
     if not code:
         return ""

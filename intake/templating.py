@@ -47,7 +47,7 @@ def category_groups() -> list[tuple[str, list[str]]]:
 def region_options() -> list[tuple[str, str]]:
     lang = current_language()
     return sorted(((p.code, p.name(lang)) for p in reference.regions().values()),
-                  key=lambda option: collation_key(option[1], lang))
+                  key=lambda option: collation_key(reference.sort_name(option[1]), lang))
 
 
 def district_options() -> list[tuple[str, str]]:

@@ -29,18 +29,29 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from core import reference
 from core.clock import utcnow
 from core.extensions import db
-from core.i18n import current_language
+from core.i18n import collation_key, current_language
 from core.models import AgencyUnit, User
+from core.permissions import register_endpoints
 from core.roles import Role
 from core.templating import add_navigation
 from referrals import directory, routing_service
 from referrals.directory import UnitDraft, UnitRefused
-from referrals.routing import Algorithm, AlgorithmError, Change, diff_algorithms, load_algorithm
+from referrals.models import WORKING_DAY
+from referrals.routing import (
+    BUNDLED_VERSIONS,
+    Algorithm,
+    AlgorithmError,
+    Change,
+    bundled_algorithm,
+    diff_algorithms,
+    load_algorithm,
+)
+from referrals.routing.conditions import describe, phrase
 from referrals.routing_service import DayOffRefused, PublishRefused, UnknownVersion
 
 bp = Blueprint("routing_admin", __name__)
@@ -111,16 +122,31 @@ def urgency_rows(algorithm: Algorithm) -> list[UrgencyRow]:
     ]
 
 
-def cap_rows(algorithm: Algorithm) -> list[tuple[str, str, str]]:
+def cap_rows(algorithm: Algorithm) -> list[tuple[str, str, str, str]]:
+    """(service, acknowledge, act, condition in words or "") of each service cap."""
+    lang = current_language()
+
+    def labeler(kind: str, code: str) -> str:
+        return label_of(algorithm, kind, code)
+
     return [(label_of(algorithm, "service", service), duration_text(cap.get("acknowledge")),
-             duration_text(cap.get("act")))
+             duration_text(cap.get("act")),
+             phrase(lang, "if").format(describe(cap["when"], lang, labeler))
+             if "when" in cap else "")
             for service, cap in algorithm.data["service_caps"].items()]
+
+
+def office_hours_services(algorithm: Algorithm) -> list[str]:
+    """The services whose urgent deadlines count working time (issue 14), by label."""
+    return [label_of(algorithm, "service", code) for code in algorithm.services
+            if algorithm.is_office_hours(code)]
 
 
 def _render_algorithm(template: str, algorithm: Algorithm, **context: Any) -> str:
     return render_template(template, algorithm=algorithm,
                            rules=algorithm.to_table(current_language()),
-                           urgencies=urgency_rows(algorithm), caps=cap_rows(algorithm), **context)
+                           urgencies=urgency_rows(algorithm), caps=cap_rows(algorithm),
+                           office_hours=office_hours_services(algorithm), **context)
 
 
 @bp.get("/admin/routing/")
@@ -278,6 +304,17 @@ def _render_diff(candidate: Algorithm, form: PublishForm, status: int = 200,
     ), status
 
 
+@bp.get("/admin/routing/bundled/<version>")
+def review_bundled(version: str) -> tuple[str, int]:
+    """A version that comes with Senim (2026.2 for an install that runs 2026.1), on the same
+    diff -> publish page as an upload: the administrator reviews the changes and gives the
+    reason; nothing is published by visiting it."""
+    if version not in BUNDLED_VERSIONS:
+        abort(404)
+    candidate = bundled_algorithm(version)
+    return _render_diff(candidate, PublishForm(formdata=None, document=candidate.source_text))
+
+
 @bp.post("/admin/routing/publish")
 def publish() -> Any:
     form = PublishForm()
@@ -306,8 +343,13 @@ def publish() -> Any:
 # ---- the calendar -----------------------------------------------------------------------------
 
 
+DAY_KINDS = [("transfer", _l("A weekday becomes a day off")),
+             (WORKING_DAY, _l("A Saturday or Sunday becomes a working day"))]
+
+
 class DayOffForm(FlaskForm):
     day = DateField(_l("Date"), validators=[DataRequired(message=_l("Enter a date."))])
+    kind = SelectField(_l("What the decree does"), choices=DAY_KINDS, default="transfer")
     name = StringField(_l("Name of the day off"), validators=[
         DataRequired(message=_l("Enter a name, e.g. the decree's title.")),
         Length(max=routing_service.DAY_OFF_NAME_MAX_LENGTH)])
@@ -315,8 +357,11 @@ class DayOffForm(FlaskForm):
 
 DAY_OFF_REFUSALS = {
     "name_missing": _l("Enter a name, e.g. the decree's title."),
-    "weekend": _l("%(day)s is a Saturday or Sunday, which is never a working day."),
+    "weekend": _l("%(day)s is a Saturday or Sunday: choose “A Saturday or Sunday becomes a "
+                  "working day” to make it one."),
     "already_off": _l("%(day)s is already a day off."),
+    "weekday": _l("%(day)s is a weekday, which is a working day already."),
+    "already_working": _l("%(day)s is already a working day."),
 }
 
 
@@ -328,16 +373,19 @@ def _calendar_year() -> int:
 
 def _add_day_off(form: DayOffForm) -> Response | None:
     """Add the posted day off; None when refused (the reason is on the form)."""
-    day, name = form.day.data, form.name.data or ""
+    day, name, kind = form.day.data, form.name.data or "", form.kind.data or "transfer"
     if day is None:
         return None
     try:
-        routing_service.add_day_off(day, name, g.user)
+        routing_service.add_day_off(day, name, g.user, kind=kind)
     except DayOffRefused as refusal:
         form.day.errors = [str(DAY_OFF_REFUSALS[refusal.code]) % refusal.params]
         return None
     db.session.commit()
-    flash(_("The day off is added; deadlines computed from now on skip it."), "info")
+    if kind == WORKING_DAY:
+        flash(_("The working day is added; deadlines computed from now on count it."), "info")
+    else:
+        flash(_("The day off is added; deadlines computed from now on skip it."), "info")
     return redirect(url_for("routing_admin.calendar", year=day.year))
 
 
@@ -386,8 +434,47 @@ class UnitForm(FlaskForm):
     name_ru = StringField(_l("Name in Russian"), validators=[DataRequired(), Length(max=200)])
     name_en = StringField(_l("Name in English"), validators=[DataRequired(), Length(max=200)])
     contact_email = StringField(_l("Contact email"), validators=[Optional(), Length(max=254)])
+    # Working time: an office-hours service's P1/P2 deadlines count only these hours.
+    work_start = StringField(_l("Working day starts"), default="09:00",
+                             validators=[DataRequired(message=_l("Enter a time, e.g. 09:00."))])
+    work_end = StringField(_l("Working day ends"), default="18:00",
+                           validators=[DataRequired(message=_l("Enter a time, e.g. 18:00."))])
     # Rendered by the template as checkboxes in a fieldset, grouped by agency.
+
+    def validate_work_start(self, field: StringField) -> None:
+        _minutes_or_error(field.data)
+
+    def validate_work_end(self, field: StringField) -> None:
+        end = _minutes_or_error(field.data)
+        try:
+            start = parse_minutes(self.work_start.data)
+        except ValueError:
+            return  # the start's own error is shown
+        if end <= start:
+            raise ValidationError(_("The working day must end after it starts."))
     services = SelectMultipleField(_l("Services the unit provides"), choices=[])
+
+
+def parse_minutes(text: str | None) -> int:
+    """"09:00" -> 540; ``ValueError`` for anything but a time of day HH:MM (24:00 allowed)."""
+    hours, sep, minutes = (text or "").strip().partition(":")
+    if not (sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+        raise ValueError(text)
+    total = int(hours) * 60 + int(minutes)
+    if int(minutes) > 59 or total > 24 * 60:
+        raise ValueError(text)
+    return total
+
+
+def format_minutes(total: int) -> str:
+    return f"{total // 60:02d}:{total % 60:02d}"
+
+
+def _minutes_or_error(text: str | None) -> int:
+    try:
+        return parse_minutes(text)
+    except ValueError:
+        raise ValidationError(_("Enter a time as hours and minutes, e.g. 09:00.")) from None
 
 
 class NewUnitForm(UnitForm):
@@ -399,7 +486,7 @@ class NewUnitForm(UnitForm):
 def region_choices() -> list[tuple[str, str]]:
     lang = current_language()
     return sorted(((p.code, p.name(lang)) for p in reference.regions().values()),
-                  key=lambda pair: pair[1])
+                  key=lambda pair: collation_key(reference.sort_name(pair[1]), lang))
 
 
 def district_choices() -> list[tuple[str, str]]:
@@ -444,6 +531,8 @@ def _draft(form: UnitForm, base: UnitDraft) -> UnitDraft:
         name_kk=(form.name_kk.data or "").strip(), name_ru=(form.name_ru.data or "").strip(),
         name_en=(form.name_en.data or "").strip(), contact_email=email,
         services=tuple(form.services.data or ()), active=base.active, id=base.id,
+        work_start_minute=parse_minutes(form.work_start.data),
+        work_end_minute=parse_minutes(form.work_end.data),
     )
 
 
@@ -495,6 +584,9 @@ def edit_unit(unit_id: str) -> Any:
     unit = _unit_or_404(unit_id)
     algorithm = routing_service.current_algorithm()
     form = UnitForm(obj=unit) if request.method == "GET" else UnitForm()
+    if request.method == "GET":
+        form.work_start.data = format_minutes(unit.work_start_minute)
+        form.work_end.data = format_minutes(unit.work_end_minute)
     _prepare(form, algorithm, unit)
     if not form.validate_on_submit():
         return _render_unit_form(form, algorithm, unit, 422 if form.errors else 200)
@@ -558,6 +650,7 @@ def units() -> str:
 
 
 def init_app(app: Flask) -> None:
+    register_endpoints({"routing_admin.review_bundled": frozenset({Role.ADMIN})})
     app.register_blueprint(bp)
     add_navigation(app, _l("Routing algorithm"), "routing_admin.algorithm", {Role.ADMIN})
     add_navigation(app, _l("Agency units"), "routing_admin.units", {Role.ADMIN})

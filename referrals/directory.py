@@ -25,6 +25,7 @@ from core import audit, reference
 from core.extensions import db
 from core.i18n import current_language
 from core.models import AgencyUnit, UnitService
+from core.models.directory import DEFAULT_WORK_END, DEFAULT_WORK_START
 from intake.models import Counter
 from referrals.routing import Algorithm, default_algorithm
 from referrals.routing_service import current_algorithm
@@ -320,15 +321,20 @@ class UnitDraft:
     services: tuple[str, ...] = ()
     active: bool = True
     id: str | None = None
+    # Working time, minutes after local midnight (issue 14: 09:00-18:00 unless set).
+    work_start_minute: int = DEFAULT_WORK_START
+    work_end_minute: int = DEFAULT_WORK_END
 
     @classmethod
     def of(cls, unit: AgencyUnit, **changes: Any) -> UnitDraft:
         draft = cls(unit.agency, unit.region, unit.district, unit.name_kk, unit.name_ru,
-                    unit.name_en, unit.contact_email, tuple(unit.services), unit.active, unit.id)
+                    unit.name_en, unit.contact_email, tuple(unit.services), unit.active, unit.id,
+                    unit.work_start_minute, unit.work_end_minute)
         return replace(draft, **changes)
 
 
-EDITABLE = ("name_kk", "name_ru", "name_en", "contact_email", "services")
+EDITABLE = ("name_kk", "name_ru", "name_en", "contact_email", "services", "work_start_minute",
+            "work_end_minute")
 
 
 def save_unit(draft: UnitDraft, unit: AgencyUnit | None = None) -> AgencyUnit:
@@ -376,6 +382,7 @@ def _apply(unit: AgencyUnit, draft: UnitDraft) -> None:
     unit.name_kk, unit.name_ru, unit.name_en = draft.name_kk, draft.name_ru, draft.name_en
     unit.contact_email = draft.contact_email
     unit.services = list(draft.services)
+    unit.work_start_minute, unit.work_end_minute = draft.work_start_minute, draft.work_end_minute
 
 
 def deactivate_unit(unit: AgencyUnit) -> None:
@@ -416,6 +423,8 @@ def _problems(draft: UnitDraft, unit: AgencyUnit | None) -> dict[str, str]:
     email = draft.contact_email
     if email and (len(email) > EMAIL_MAX_LENGTH or not _EMAIL.match(email)):
         errors["contact_email"] = _("Enter an email address such as name@example.kz.")
+    if not 0 <= draft.work_start_minute < draft.work_end_minute <= 24 * 60:
+        errors["work_end"] = _("The working day must end after it starts.")
     services_error = _service_problem(draft, unit, algorithm)
     if services_error:
         errors["services"] = services_error

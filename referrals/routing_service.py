@@ -294,7 +294,12 @@ def publication_refusal(algorithm: Algorithm) -> PublishRefused | None:
     current = current_algorithm()
     if algorithm.digest == current.digest:
         return PublishRefused("identical", version=current.version)
-    if algorithm.version in {entry.version for entry in versions()}:
+    if _stored(algorithm.version):
+        return PublishRefused("version_exists", version=algorithm.version)
+    if (algorithm.version in BUNDLED_VERSIONS
+            and algorithm.digest != bundled_algorithm(algorithm.version).digest):
+        # A bundled version is published as bundled (how an existing install adopts 2026.2),
+        # never as another document under its number.
         return PublishRefused("version_exists", version=algorithm.version)
     return None
 

@@ -37,7 +37,7 @@ from core.auth import sessions
 from core.clock import utcnow
 from core.common_passwords import is_common
 from core.extensions import db
-from core.i18n import current_language
+from core.i18n import collation_key, current_language
 from core.models import AgencyUnit, ApiToken, User, UserSession
 from core.roles import HELPLINE_ROLES, UNIT_ROLES, Role
 from core.users_service import UserError, create_token, create_user, max_token_days
@@ -177,7 +177,7 @@ def _unit_option(unit: AgencyUnit, lang: str) -> str:
 def region_choices() -> list[tuple[str, str]]:
     lang = current_language()
     return sorted(((code, place.name(lang)) for code, place in reference.regions().items()),
-                  key=lambda choice: choice[1])
+                  key=lambda choice: collation_key(reference.sort_name(choice[1]), lang))
 
 
 def chosen_unit(form: AssignmentForm) -> AgencyUnit | None:

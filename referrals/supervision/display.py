@@ -20,6 +20,27 @@ def code_label(kind: str, code: str | None) -> str:
     return label(kind, code)
 
 
+def version_label(version: str, kind: str, code: str | None) -> str:
+    """The label a code had in the algorithm version that made a decision (a 2026.1 decision
+    reads in 2026.1's words); the current labels when that version is unknown here."""
+    from core.i18n import current_language
+    from referrals import routing_service
+
+    if code is None:
+        return ""
+    try:
+        algorithm = routing_service.algorithm_by_version(version)
+        return algorithm.label(kind, code, current_language())  # type: ignore[arg-type]
+    except (routing_service.UnknownVersion, KeyError):
+        return code_label(kind, code)
+
+
+def is_current_version(version: str) -> bool:
+    from referrals import routing_service
+
+    return routing_service.current_algorithm().version == version
+
+
 @dataclass(frozen=True)
 class NumberStyle:
     """The viewer's locale's separators, read once per request: the dashboard writes several

@@ -43,7 +43,8 @@ FILTER_PAGE_SIZE = 50
 def _render(template: str, **context: Any) -> str:
     """A page of this package, labelling codes with one look-up of the algorithm per request."""
     return render_template(f"referrals/supervision/{template}", code_label=display.code_label,
-                           **context)
+                           version_label=display.version_label,
+                           is_current_version=display.is_current_version, **context)
 
 
 # ---- the dashboard -----------------------------------------------------------------------------

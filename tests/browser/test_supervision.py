@@ -23,7 +23,7 @@ def reported_case(client: FlaskClient, contact: Any, bearer: Any, create_user: A
     supervisor: User = create_user("supervisor", display_name="Айгерим Супервайзер (демо)")
     headers = bearer(supervisor)
     response = client.post("/api/v1/contacts", headers=headers, json=contact(referral_changes={
-        "remove": [{"service": "health.forensic_exam", "reason": "Осмотр проведён вчера в областной больнице"}]}))
+        "remove": [{"service": "health.medical_care", "reason": "Осмотр проведён вчера в областной больнице"}]}))
     assert response.status_code == 201, response.json
     return supervisor, db.session.get(Case, response.json["case_id"])
 
@@ -46,7 +46,7 @@ def test_a_supervisor_in_russian_reads_the_dashboard_and_a_routing_audit(
     assert page.locator("h1").inner_text().endswith(case.number)
     decisions = page.locator("section[aria-labelledby='decisions-h']").inner_text()
     assert default_algorithm().label("rule", "sexual-violence", "ru") in decisions
-    assert "2026.1" in decisions
+    assert "2026.2" in decisions and "действующая версия" in decisions
     changes = page.locator("section[aria-labelledby='changes-h']").inner_text()
     assert "Осмотр проведён вчера" in changes and supervisor.username in changes
     screenshot("supervision-routing-audit-ru")

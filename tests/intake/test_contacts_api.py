@@ -27,14 +27,14 @@ def test_a_sexual_violence_report_creates_a_case_and_four_mandatory_referrals(ap
     assert response.status_code == 201, response.json
     body = response.json
     assert body["case_id"] and body["urgency"] == "P2" and body["lead"] == "police"
-    assert body["algorithm_version"] == "2026.1"
+    assert body["algorithm_version"] == "2026.2"
     services = {r["service"]: r for r in body["referrals"]}
     assert set(services) == {"police.juvenile_inspector", "education.guardianship",
-                             "health.forensic_exam", "commission.case_control"}
+                             "health.medical_care", "commission.case_control"}
     assert all(r["mandatory"] and r["status"] == "sent" for r in body["referrals"])
     units = {s: db.session.get(AgencyUnit, r["unit"]["id"]) for s, r in services.items()}
     assert units["police.juvenile_inspector"].district == "KZ-27-TEREKTI"
-    assert units["health.forensic_exam"].district is None  # no district health unit: region level
+    assert units["health.medical_care"].district is None  # no district health unit: region level
     assert services["police.juvenile_inspector"]["ack_due_at"] == "2026-11-20T14:00:00+05:00"
 
 
@@ -102,14 +102,14 @@ def test_a_10_mb_body_is_413(client: FlaskClient, bearer: Any, operator: User) -
 
 def test_removing_a_mandatory_referral_needs_a_supervisor(api: Any, contact: Any, client: FlaskClient,
                                                           bearer: Any, create_user: Any) -> None:
-    change = {"remove": [{"service": "health.forensic_exam", "reason": "examined yesterday"}]}
+    change = {"remove": [{"service": "health.medical_care", "reason": "examined yesterday"}]}
     refused = api.post("/contacts", contact(referral_changes=change))
     assert refused.status_code == 403
     supervisor = create_user("supervisor")
     response = client.post("/api/v1/contacts", json=contact(referral_changes=change),
                            headers=bearer(supervisor))
     assert response.status_code == 201
-    assert "health.forensic_exam" not in {r["service"] for r in response.json["referrals"]}
+    assert "health.medical_care" not in {r["service"] for r in response.json["referrals"]}
 
 
 def test_suggested_referrals_can_be_removed_and_manual_ones_added_with_reasons(api: Any, contact: Any) -> None:
@@ -151,7 +151,7 @@ def test_get_case_shows_each_agency_only_its_fields(app: Flask, api: Any, contac
     assert "mental_illness" in full["child"]["flags"]
     referrals = {r.service: r for r in db.session.scalars(select(Referral))}
     police = create_user("agency_staff", unit=referrals["police.juvenile_inspector"].unit)
-    health = create_user("agency_staff", unit=referrals["health.forensic_exam"].unit)
+    health = create_user("agency_staff", unit=referrals["health.medical_care"].unit)
     seen_by_police = client.get(f"/api/v1/cases/{case_id}", headers=bearer(police)).json
     seen_by_health = client.get(f"/api/v1/cases/{case_id}", headers=bearer(health)).json
     assert seen_by_police["child"]["school"] == "№3 мектеп"

@@ -75,11 +75,11 @@ def test_new_routing_is_offered_and_applied_without_withdrawing(client: FlaskCli
     assert page.status_code == 200 and 'value="police.juvenile_inspector"' in page.get_data(as_text=True)
     assert {r.service for r in db.session.scalars(select(Referral))} == before  # nothing yet
     applied = client.post(f"/cases/{bullying_case.id}/apply-routing", data={
-        "service": ["police.juvenile_inspector", "health.forensic_exam"],
+        "service": ["police.juvenile_inspector", "health.medical_care"],
         "csrf_token": csrf_token(client, path)})
     assert applied.status_code == 302
     after = {r.service for r in db.session.scalars(select(Referral))}
-    assert after == before | {"police.juvenile_inspector", "health.forensic_exam"}
+    assert after == before | {"police.juvenile_inspector", "health.medical_care"}
 
 
 def test_agency_staff_cannot_correct(app: Any, bullying_case: Case, create_user: Any) -> None:

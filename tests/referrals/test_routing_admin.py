@@ -171,7 +171,7 @@ def test_an_admin_adds_a_decree_transfer_that_moves_p3_deadlines(
         admin_client: FlaskClient) -> None:
     before = routing_service.decide(BULLYING_P3, now=FRIDAY_MORNING).referrals[0].ack_due_at
     page = _text(admin_client.get("/admin/routing/calendar?year=2026"))
-    assert "Independence Day" in page and "Add a transferred day off" in page
+    assert "Independence Day" in page and "Add a day from a transfer decree" in page
     response = admin_client.post("/admin/routing/calendar", data={
         "day": "2026-11-23", "name": "Decree 123",
         "csrf_token": csrf_token(admin_client, "/admin/routing/calendar")})
@@ -221,6 +221,7 @@ def test_administrators_are_warned_about_an_uncovered_year(app: Flask, admin: Us
 def _unit_form(client: FlaskClient, path: str, **fields: Any) -> Any:
     data = {"name_kk": "Полиция бөлімі", "name_ru": "Отдел полиции", "name_en": "Police office",
             "contact_email": "police@example.kz", "services": [INSPECTOR],
+            "work_start": "09:00", "work_end": "18:00",
             "csrf_token": csrf_token(client, path), **fields}
     return client.post(path, data=data)
 
@@ -339,3 +340,92 @@ def test_every_admin_page_is_refused_to_other_roles(app: Flask, create_user: Any
     db.session.refresh(unit)
     assert unit.active and unit.name_en != "x"
     assert db.session.scalars(select(AlgorithmVersion)).all() == []
+
+
+# ---- issue 14: working hours, working Saturdays, publishing the bundled 2026.2 -----------------
+
+
+def test_an_admin_sets_a_units_working_hours(admin_client: FlaskClient,
+                                             create_unit: Callable[..., AgencyUnit]) -> None:
+    unit = create_unit("education", "KZ-27", "KZ-27-TEREKTI", services=["education.school"])
+    path = f"/admin/units/{unit.id}/edit"
+    form = _text(admin_client.get(path))
+    assert 'value="09:00"' in form and 'value="18:00"' in form and "Working hours" in form
+    done = _unit_form(admin_client, path, services=["education.school"], work_start="08:30",
+                      work_end="17:00")
+    assert done.status_code == 302
+    db.session.refresh(unit)
+    assert (unit.work_start_minute, unit.work_end_minute) == (510, 1020)
+    assert 'value="08:30"' in _text(admin_client.get(path))
+    for start, end, message in [("18:00", "09:00", "must end after it starts"),
+                                ("9 am", "18:00", "e.g. 09:00"),
+                                ("09:00", "25:00", "e.g. 09:00")]:
+        refused = _unit_form(admin_client, path, services=["education.school"],
+                             work_start=start, work_end=end)
+        assert refused.status_code == 422 and message in _text(refused), (start, end)
+    db.session.refresh(unit)
+    assert (unit.work_start_minute, unit.work_end_minute) == (510, 1020)
+
+
+def test_a_units_hours_set_its_office_hours_deadlines(
+        admin_client: FlaskClient, create_unit: Callable[..., AgencyUnit]) -> None:
+    unit = create_unit("education", "KZ-27", None, services=["education.school"])
+    bullying = {**BULLYING_P3, "urgency": "P2"}
+    tuesday_17 = datetime(2026, 11, 17, 12, 0, tzinfo=UTC)  # 17:00 in Almaty
+    due = routing_service.decide(bullying, now=tuesday_17).referrals[0].ack_due_at
+    assert due == datetime(2026, 11, 18, 7, 0, tzinfo=UTC)  # Wednesday 12:00: 1 h + 3 h
+    unit.work_start_minute, unit.work_end_minute = 10 * 60, 19 * 60
+    db.session.commit()
+    due = routing_service.decide(bullying, now=tuesday_17).referrals[0].ack_due_at
+    assert due == datetime(2026, 11, 18, 7, 0, tzinfo=UTC)  # 2 h + 2 h: Wednesday 12:00 again
+    unit.work_start_minute, unit.work_end_minute = 9 * 60, 13 * 60
+    db.session.commit()
+    due = routing_service.decide(bullying, now=tuesday_17).referrals[0].ack_due_at
+    assert due == datetime(2026, 11, 18, 8, 0, tzinfo=UTC)  # Wednesday 09:00 + 4 h = 13:00
+
+
+def test_an_admin_adds_a_working_saturday_that_the_clock_honours(
+        admin_client: FlaskClient) -> None:
+    friday_17 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    bullying = {**BULLYING_P3, "urgency": "P2"}
+    before = routing_service.decide(bullying, now=friday_17).referrals[0].ack_due_at
+    assert before == datetime(2026, 11, 23, 7, 0, tzinfo=UTC)  # Monday 12:00
+    response = admin_client.post("/admin/routing/calendar", data={
+        "day": "2026-11-21", "kind": "working_day", "name": "Decree 77: working Saturday",
+        "csrf_token": csrf_token(admin_client, "/admin/routing/calendar")})
+    assert response.status_code == 302
+    after = routing_service.decide(bullying, now=friday_17).referrals[0].ack_due_at
+    assert after == datetime(2026, 11, 21, 7, 0, tzinfo=UTC)  # the Saturday, 12:00
+    p3 = routing_service.decide(BULLYING_P3, now=FRIDAY_MORNING).referrals[0].ack_due_at
+    assert p3 == datetime(2026, 11, 21, 5, 0, tzinfo=UTC)  # one working day: Saturday 10:00
+    page = _text(admin_client.get("/admin/routing/calendar?year=2026"))
+    assert "Decree 77: working Saturday" in page and "Working day by decree" in page
+    for day, message in [("2026-11-23", "is a weekday"), ("2026-11-21", "already a working")]:
+        refused = admin_client.post("/admin/routing/calendar", data={
+            "day": day, "kind": "working_day", "name": "again",
+            "csrf_token": csrf_token(admin_client, "/admin/routing/calendar")})
+        assert refused.status_code == 422 and message in _text(refused), day
+    assert [d.kind for d in db.session.scalars(select(CalendarDayOff))] == ["working_day"]
+
+
+def test_an_install_on_2026_1_reviews_and_publishes_the_bundled_2026_2(
+        admin_client: FlaskClient) -> None:
+    from referrals.routing import bundled_algorithm
+
+    old = bundled_algorithm("2026.1")
+    db.session.add(AlgorithmVersion(version=old.version, document=old.source_text,
+                                    digest=old.digest, reason="in force", is_current=True))
+    db.session.commit()
+    versions = _text(admin_client.get("/admin/routing/versions"))
+    assert "/admin/routing/bundled/2026.2" in versions
+    review = admin_client.get("/admin/routing/bundled/2026.2")
+    page = _text(review)
+    assert review.status_code == 200 and "Review version 2026.2" in page and "was 2026.1" in page
+    for change in ["sexual-violence", "health.medical_care", "education.department", "truancy",
+                   "round_the_clock -&gt; office_hours", "+relative +partner",
+                   "police_orders_forensic_exam"]:
+        assert change in page, change
+    assert routing_service.current_algorithm().version == "2026.1"  # a look publishes nothing
+    assert _publish_form(admin_client, page).status_code == 302
+    assert routing_service.current_algorithm() == bundled_algorithm("2026.2")
+    assert admin_client.get("/admin/routing/bundled/2099.1").status_code == 404

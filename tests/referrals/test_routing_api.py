@@ -240,3 +240,57 @@ def test_cli_before_the_database_is_migrated_says_so(tmp_path: Path) -> None:
     result = fresh.test_cli_runner().invoke(args=["route"], input=json.dumps(SECTION_9_FACTS))
     assert result.exit_code == 1 and "senim db upgrade" in result.output
     assert "Traceback" not in result.output
+
+
+# ---- `senim route` on the scenarios of issue 14: the 2026.2 results -----------------------------
+
+
+def _facts(**changes: Any) -> dict[str, Any]:
+    return {"contact_type": "child_self", "urgency": "P3",
+            "child": {"age": 12, "region": "KZ-27"}, **changes}
+
+
+ISSUE_14_SCENARIOS = [
+    # 1, 2: sexual violence, ongoing: P1, medical care, the investigator orders the examination
+    (_facts(categories=["violence.sexual"], flags=["ongoing"]),
+     {"urgency": "P1", "services": ["police.juvenile_inspector", "education.guardianship",
+                                    "health.medical_care", "commission.case_control"],
+      "instructions": ["call_102_now", "do_not_interview_child",
+                       "police_orders_forensic_exam"]}),
+    # 3: domestic violence by a relative who lives elsewhere
+    (_facts(categories=["violence.domestic"], perpetrator={"relation": "relative"}),
+     {"urgency": "P2", "rules": ["family-violence"], "lead": "education"}),
+    # 4: P2 to guardianship at 17:00 on a Tuesday: acknowledge by Wednesday 12:00
+    (_facts(categories=["violence.emotional"], urgency="P2", perpetrator={"relation": "parent"},
+            submitted_at="2026-11-17T17:00:00+05:00"),
+     {"ack": {"education.guardianship": "2026-11-18T12:00:00+05:00",
+              "police.juvenile_inspector": "2026-11-17T21:00:00+05:00"}}),
+    # 5: truancy starts at the school
+    (_facts(categories=["education.truancy"]),
+     {"rules": ["truancy"], "lead": "education",
+      "services": ["education.school", "commission.case_control"]}),
+    # 6: school staff: the education department
+    (_facts(categories=["education.staff_violation"]),
+     {"rules": ["school-staff-violation"], "services": ["education.department"]}),
+]
+
+
+@pytest.mark.parametrize(("facts", "expected"), ISSUE_14_SCENARIOS)
+def test_cli_gives_the_2026_2_results_on_the_issue_14_scenarios(
+        app: Flask, facts: dict[str, Any], expected: dict[str, Any]) -> None:
+    result = _run(app, [], stdin=json.dumps(facts))
+    assert result.exit_code == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert body["algorithm_version"] == "2026.2"
+    if "urgency" in expected:
+        assert body["urgency"] == expected["urgency"]
+    if "services" in expected:
+        assert [r["service"] for r in body["referrals"]] == expected["services"]
+    if "instructions" in expected:
+        assert body["instructions"] == expected["instructions"]
+    if "rules" in expected:
+        assert body["matched_rules"] == expected["rules"]
+    if "lead" in expected:
+        assert body["lead"] == expected["lead"]
+    for service, ack in expected.get("ack", {}).items():
+        assert next(r for r in body["referrals"] if r["service"] == service)["ack_due_at"] == ack

@@ -257,7 +257,7 @@ def test_two_concurrent_sweeps_escalate_each_level_once(
         app: Flask, clock: FrozenClock, people: People, case: dict[str, Any],
         submit: Any) -> None:
     submit()
-    clock.advance(timedelta(days=2))
+    clock.advance(timedelta(days=6))  # Thursday 10:00: offices open, every deadline past
     db.session.commit()
     results = _in_threads(app, lambda: escalation.sweep(batch_size=2))
     assert sum(r.total for r in results) == 16

@@ -263,7 +263,7 @@ def test_unassigned_referrals_are_on_the_list_too(app: Flask, people: People,
 
 def finish_all(case: dict[str, Any], people: People, acting: Callable[[User], Acting]) -> None:
     units = {POLICE: people.police, "education.guardianship": people.education,
-             "health.forensic_exam": people.health}
+             "health.medical_care": people.health}
     for service, referral_id in case["referrals"].items():
         if service in units:
             acting(units[service]).act(referral_id, "accept")
@@ -278,7 +278,7 @@ def test_the_operator_sees_each_status_and_outcome_on_the_case_page(
     acting(people.police).act(referral_id, "accept")
     acting(people.police).act(referral_id, "complete", {"outcome": "investigation_opened"})
     html = page(signed_in(app, people.operator), f"/cases/{case['case_id']}")
-    assert "Investigation opened" in html and "Completed" in html
+    assert "Pre-trial investigation opened" in html and "Completed" in html
     assert f"/referrals/{referral_id}" in html
     assert "Still waiting for" in html  # three mandatory referrals are still open
     # the timeline names each handoff in words, never by its action code
@@ -374,7 +374,7 @@ def test_another_agency_s_handoffs_stay_out_of_the_case_events_and_timeline(
         app: Flask, people: People, case: dict[str, Any], acting: Callable[[User], Acting]) -> None:
     """security.md §2: another agency's referral shows its status and outcome only; its
     actions and decline reasons are not the police's to read, in the API or on the page."""
-    health_referral = case["referrals"]["health.forensic_exam"]
+    health_referral = case["referrals"]["health.medical_care"]
     acting(people.health).act(health_referral, "accept")
     acting(people.health).act(health_referral, "record_action", {"action": "medical_exam"})
     police_view = acting(people.police).get(f"/cases/{case['case_id']}").json

@@ -102,7 +102,7 @@ def test_agency_officers_see_only_the_fields_their_agency_needs(
     reverse; the caller's phone because the caller consented."""
     pages = {}
     for name, user, service in (("police", people.police, POLICE),
-                                ("health", people.health, "health.forensic_exam")):
+                                ("health", people.health, "health.medical_care")):
         client = app.test_client()
         sign_in(client, user)
         pages[name] = client.get(f"/referrals/{case['referrals'][service]}",

@@ -375,5 +375,8 @@ def test_the_diff_from_2026_1_reads_as_the_list_of_changes() -> None:
         "service education.department: added",
         "service commission.case_control: changed (clock: round_the_clock -> office_hours)",
         "relation_group family: changed (labels, members: +relative +partner)",
+        # language item 3: contact = хабарласу
+        "contact_type silent: changed (labels)",
+        "contact_type abusive: changed (labels)",
         "instruction police_orders_forensic_exam: added",
     ]

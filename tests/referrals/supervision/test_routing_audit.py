@@ -59,7 +59,7 @@ def worked_case(client: FlaskClient, contact: Any, bearer: Any, supervisor: User
     commission's referral."""
     boss = bearer(supervisor)
     case_id = _post(client, boss, contact(referral_changes={
-        "remove": [{"service": "health.forensic_exam", "reason": REMOVED}],
+        "remove": [{"service": "health.medical_care", "reason": REMOVED}],
         "add": [{"service": "health.mental_health", "reason": ADDED}]}))
     found = referrals_of(case_id)
     clock.advance(timedelta(hours=5))  # past the 14:00 acknowledgement deadline
@@ -78,9 +78,9 @@ def test_the_routing_audit_shows_the_decision_changes_and_handoffs(
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     decisions = html.split('id="decisions-h"', 1)[1].split('id="changes-h"', 1)[0]
-    assert "2026.1" in decisions and "sexual-violence" in decisions
+    assert "2026.2" in decisions and "sexual-violence" in decisions
     assert _label("rule", "sexual-violence") in decisions
-    assert _label("service", "health.forensic_exam") in decisions  # proposed, with its deadlines
+    assert _label("service", "health.medical_care") in decisions  # proposed, with its deadlines
     assert "20/11/2026" in decisions or "11/20/26" in decisions
     assert _label("category", "violence.sexual") in decisions  # the facts it saw
     changes = html.split('id="changes-h"', 1)[1].split('id="handoffs-h"', 1)[0]
@@ -146,7 +146,7 @@ def test_the_filters_find_overridden_manual_unrouted_declined_and_overdue_cases(
     bullying = {"categories": ["violence.bullying"], "urgency": "P3", "perpetrator": {"relation": "peer"},
                 "place": "school"}
     removed = _post(client, boss, contact(referral_changes={
-        "remove": [{"service": "health.forensic_exam", "reason": REMOVED}]}))
+        "remove": [{"service": "health.medical_care", "reason": REMOVED}]}))
     manual = _post(client, desk, contact(**bullying, referral_changes={
         "add": [{"service": "health.mental_health", "reason": ADDED}]}))
     unrouted = _post(client, desk, contact(categories=["mental_health.anxiety"], urgency="P4",
@@ -186,8 +186,50 @@ def test_the_reasons_for_changing_a_proposal_are_stored_encrypted(worked_case: s
     raw = db.session.execute(text(
         "SELECT changes, change_reasons FROM routing_decisions WHERE case_id = :case"),
         {"case": worked_case}).one()
-    assert "health.forensic_exam" in str(raw.changes) and REMOVED not in str(raw.changes)
+    assert "health.medical_care" in str(raw.changes) and REMOVED not in str(raw.changes)
     assert REMOVED.encode() not in bytes(raw.change_reasons) and ADDED not in str(raw.changes)
     row = db.session.scalar(select(RoutingDecision).where(RoutingDecision.case_id == worked_case))
     assert row is not None and row.referral_changes["remove"] == [
-        {"service": "health.forensic_exam", "reason": REMOVED}]
+        {"service": "health.medical_care", "reason": REMOVED}]
+
+
+# ---- a decision keeps its version (issue 14) ------------------------------------------------------
+
+
+def test_a_decision_stored_under_2026_1_keeps_its_referrals_and_deadlines(
+        client: FlaskClient, contact: Any, bearer: Any, supervisor: User, signed_in: Any,
+        referrals_of: Any, create_user: Any) -> None:
+    from referrals import routing_service
+    from referrals.models import AlgorithmVersion
+    from referrals.routing import bundled_algorithm
+
+    old = bundled_algorithm("2026.1")
+    db.session.add(AlgorithmVersion(version=old.version, document=old.source_text,
+                                    digest=old.digest, reason="in force", is_current=True))
+    db.session.commit()
+    boss = bearer(supervisor)
+    old_case = _post(client, boss, contact())  # Friday 10:00, sexual violence, P2
+    before = {s: (r.ack_due_at, r.action_due_at) for s, r in referrals_of(old_case).items()}
+    assert "health.forensic_exam" in before
+    guardianship_act = before["education.guardianship"][1]  # 2026.1: 24 h on the clock
+
+    routing_service.publish(bundled_algorithm("2026.2").source_text, "Issue 14",
+                            create_user("admin"))
+    db.session.commit()
+    new_case = _post(client, boss, contact())
+    assert set(referrals_of(new_case)) >= {"health.medical_care", "education.guardianship"}
+    assert "health.forensic_exam" not in referrals_of(new_case)
+    assert referrals_of(new_case)["education.guardianship"].action_due_at > guardianship_act
+
+    after = {s: (r.ack_due_at, r.action_due_at) for s, r in referrals_of(old_case).items()}
+    assert after == before  # stored, never recomputed
+    html = signed_in(supervisor).get(f"/cases/{old_case}/routing-audit").get_data(as_text=True)
+    decisions = html.split('id="decisions-h"', 1)[1].split('id="changes-h"', 1)[0]
+    assert "<code>2026.1</code>" in decisions and "an earlier version" in decisions
+    assert old.label("service", "health.forensic_exam", "en") in decisions
+    assert old.label("agency", "commission", "en") in decisions  # 2026.1's own words
+    assert "21/11/2026" in decisions or "11/21/26" in decisions  # act by Saturday 10:00
+    assert bundled_algorithm("2026.2").label("instruction", "police_orders_forensic_exam",
+                                             "en") not in decisions
+    fresh = signed_in(supervisor).get(f"/cases/{new_case}/routing-audit").get_data(as_text=True)
+    assert "<code>2026.2</code>" in fresh and "the version in force" in fresh
