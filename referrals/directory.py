@@ -78,9 +78,20 @@ def resolve_units(services: Sequence[str], region: str,
         # This transaction changed the directory and has not committed: answer from its own
         # view of the tables, and keep that uncommitted view out of the shared cache.
         chosen = {s: _offering_id(s, region, district) for s in services}
-    else:
+        return _load(chosen)
+    # Within one session an area's answers are kept: routing asks for the office-hours units
+    # while it counts deadlines, and the submission then asks for the units of its referrals.
+    known: dict[tuple[str, str, str | None], AgencyUnit | None] = db.session.info.setdefault(
+        _RESOLVED, {})
+    missing = [s for s in services if (s, region, district) not in known]
+    if missing:
         directory = _directory()
-        chosen = {s: directory.unit_for(s, region, district) for s in services}
+        found = _load({s: directory.unit_for(s, region, district) for s in missing})
+        known.update({(s, region, district): unit for s, unit in found.items()})
+    return {s: known[(s, region, district)] for s in services}
+
+
+def _load(chosen: dict[str, str | None]) -> dict[str, AgencyUnit | None]:
     wanted = {unit_id for unit_id in chosen.values() if unit_id is not None}
     units: dict[str, AgencyUnit] = {}
     if wanted:
@@ -112,6 +123,7 @@ def _offering_id(service: str, region: str, district: str | None) -> str | None:
 
 DIRECTORY_COUNTER = "directory"
 _CHANGED = "senim.directory_changed"  # session.info: this transaction wrote the directory
+_RESOLVED = "senim.resolved_units"  # session.info: (service, region, district) -> unit
 _generation = itertools.count(1)
 _local_generation = 0
 _cache_lock = Lock()
@@ -171,6 +183,7 @@ def _after_flush(session: Session, flush_context: Any) -> None:
     global _local_generation
     _local_generation = next(_generation)
     session.info[_CHANGED] = True
+    session.info.pop(_RESOLVED, None)
     _bump_stored_version(session.connection())
 
 
@@ -187,6 +200,8 @@ def _bump_stored_version(connection: Connection) -> None:
 
 
 def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_RESOLVED, None)  # answers are kept within one transaction only
     if transaction.parent is None and session.info.pop(_CHANGED, None):
         # Committed or rolled back, the process's copy may hold neither version: reload.
         global _local_generation

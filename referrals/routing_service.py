@@ -267,15 +267,17 @@ def decide(data: Mapping[str, Any], *, now: datetime | None = None) -> Decision:
 def _hours_in(region: str | None, district: str | None) -> Callable[[str], WorkingHours]:
     """The working hours of the unit each service would go to (the one the referral will be
     sent to, §5): an office-hours deadline counts that unit's working time. The units of every
-    office-hours service are resolved together, once, at the first question."""
+    service are resolved together at the first question, in one query; the submission then
+    finds its referrals' units already resolved (``directory.resolve_units`` keeps them for the
+    transaction)."""
     from referrals import directory  # imported late: directory imports this module
 
     units: dict[str, AgencyUnit | None] = {}
 
     def hours(service: str) -> WorkingHours:
         if region and not units:
-            office = sorted(current_algorithm().office_hours_services | {service})
-            units.update(directory.resolve_units(office, region, district))
+            services = sorted({*current_algorithm().services, service})
+            units.update(directory.resolve_units(services, region, district))
         return unit_hours(units.get(service))
 
     return hours
