@@ -193,12 +193,16 @@ def _application_class() -> type:
 
 
 def load_worker_app() -> Any:
-    """Build the app inside a worker; a database that is away must not stop the worker."""
+    """Build the app inside a worker; a database that is away must not stop the worker. Each
+    worker signs audit checkpoints on a timer, as ``core.wsgi`` does."""
     from core.app import DatabaseUnreachable, create_app
+    from core.audit import timer
 
     config = Config.from_env()
     try:
-        return create_app(config)
+        app = create_app(config)
+        timer.start(app)
+        return app
     except DatabaseUnreachable as error:
         log.warning("starting without the database (%s); /healthz answers 503 until it is back", error)
         return create_app(config.with_overrides(check_database=False))

@@ -55,3 +55,19 @@ def test_first_sign_in_shows_the_enrolment_qr_code(page: Any, screenshot: Any,
     page.keyboard.press("Enter")
     page.wait_for_url("**/")
     assert "Қош келдіңіз" in page.locator("h1").inner_text()
+
+
+def test_my_sessions_lists_this_browser_and_ends_it(page: Any, screenshot: Any,
+                                                    create_user: Any) -> None:
+    from tests.browser.conftest import browser_sign_in
+
+    user = create_user("operator")
+    browser_sign_in(page, user, "kk")
+    page.get_by_role("link", name="Менің сеанстарым").click()
+    page.wait_for_url("**/account/sessions")
+    assert page.locator("tbody tr").count() == 1 and page.locator(".tag").inner_text() == "осы сеанс"
+    screenshot("my-sessions-kk")
+    page.get_by_role("button", name="Осы сеансты аяқтау").click()
+    page.wait_for_url("**/login")
+    page.goto("/account/sessions")
+    page.wait_for_url("**/login**")  # the session is over: back to the sign-in page

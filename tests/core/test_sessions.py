@@ -25,6 +25,7 @@ PAGE = "/account/password"  # any page every role reaches
 def signed_in(app: Flask, user: User, agent: str = "Test browser") -> FlaskClient:
     client = app.test_client()
     client.environ_base["HTTP_USER_AGENT"] = agent
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     assert sign_in(client, user).status_code == 302
     assert client.get(PAGE).status_code == 200
     return client

@@ -48,6 +48,7 @@ def bearer(value: str) -> dict[str, str]:
 @pytest.fixture
 def admin_client(app: Flask, create_user: CreateUser) -> FlaskClient:
     client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     assert sign_in(client, create_user(Role.ADMIN, username="root.admin")).status_code == 302
     return client
 

@@ -90,6 +90,7 @@ def test_the_page_and_the_api_say_what_they_checked_and_offer_the_whole_chain(
     append(2)
     auditor = create_user(Role.AUDITOR)
     client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     assert sign_in(client, auditor).status_code == 302
     page = client.get("/audit/verify").get_data(as_text=True)
     assert "Only part of the chain was checked: from entry 5" in page
