@@ -49,9 +49,12 @@ EVENT_COLUMNS: Final = ("reason",)
 DECISION_COLUMNS: Final = ("change_reasons",)
 REFERRAL_COLUMNS: Final = ("manual_reason",)
 REFERRAL_EVENT_COLUMNS: Final = ("note",)
-# Kept on purpose: the reasons of legal holds (the hold is why the case is kept) and drafts
-# (deleted whole).
-KEPT: Final = {"legal_holds": ("reason", "lift_reason"), "drafts": ("payload",)}
+# Kept on purpose: the reasons of legal holds (the hold is why the case is kept), the written
+# justifications of break-the-glass openings (they explain entries of the access log, which
+# outlives the case's contents), drafts (deleted whole) and the users' second-factor secrets
+# (staff accounts, not case data).
+KEPT: Final = {"legal_holds": ("reason", "lift_reason"), "drafts": ("payload",),
+               "break_glass_grants": ("reason",), "users": ("totp_secret",)}
 
 
 @dataclass(frozen=True)

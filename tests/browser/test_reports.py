@@ -44,3 +44,25 @@ def test_the_country_s_annual_report_and_the_submissions(
     # the live app runs on the wall clock: 10 and 25 November 2026 have passed, nothing was sent
     assert page.locator(".tag.late").count() == 21
     screenshot(f"reports-submissions-{lang}")
+
+
+def test_a_supervisor_sets_a_legal_hold_in_russian(page: Any, screenshot: Any, seeded: Seed,  # noqa: F811
+                                                   create_user: Any) -> None:
+    from sqlalchemy import select
+
+    from core.extensions import db
+    from intake.models import Case
+
+    case = db.session.scalar(select(Case).where(Case.number == seeded.case_numbers[0]))
+    assert case is not None
+    supervisor: User = create_user("supervisor", display_name="Марат Супервайзер (демо)")
+    browser_sign_in(page, supervisor, lang="ru")
+    page.goto(f"/cases/{case.id}/legal-hold")
+    page.fill("#hold-reason", "Запрос суда по делу № 2-123/2026: хранить до решения.")
+    page.locator("form.stack button[type=submit]").click()
+    page.wait_for_url(f"**/cases/{case.id}/legal-hold")
+    assert page.locator(".flash-success").is_visible()
+    assert "Запрос суда" in page.locator("table.figures").inner_text()
+    screenshot("retention-legal-hold-ru")
+    page.goto("/supervision/legal-holds")
+    assert page.locator("table.figures a", has_text=case.number).count() == 1

@@ -42,3 +42,33 @@ def test_a_deferred_export_is_run_by_a_worker(app: Flask, seeded: Seed, create_u
     completed = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "export.completed")).one()
     assert completed.object_id == job.id and completed.actor_id == supervisor.id
     assert runner.invoke(args=["jobs", "schema"]).output.strip() == "job queue tables already exist"
+
+
+@pytest.mark.postgres_only
+def test_stale_months_are_recomputed_by_one_queued_job(app: Flask, seeded: Seed, clock: Any,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import timedelta
+
+    from referrals.reports import aggregate, indicators
+    from referrals.reports.models import ReportMonth
+
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["jobs", "schema"]).exit_code == 0
+    db.session.execute(text("DELETE FROM procrastinate_jobs"))
+    db.session.commit()
+    tz = app.config["SENIM"].tz
+    october = ReportPeriod(2026, 10)
+    indicators.build(None, october, clock.now(), tz)  # computed now (inline config)
+    monkeypatch.setitem(app.config, "SENIM", app.config["SENIM"].with_overrides(jobs="procrastinate"))
+    clock.advance(aggregate.FRESH_FOR + timedelta(minutes=1))
+    first = db.session.get(ReportMonth, october.first_month).computed_at  # type: ignore[union-attr]
+    indicators.build(None, october, clock.now(), tz)  # stale: shown as it is, queued
+    indicators.build(None, october, clock.now(), tz)  # one job is enough: the lock refuses a second
+    queued = db.session.execute(text(
+        "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'senim.refresh_report_months'")).scalar()
+    assert queued == 1
+    db.session.expire_all()
+    assert db.session.get(ReportMonth, october.first_month).computed_at == first  # type: ignore[union-attr]
+    jobs.run_worker(app, wait=False)
+    db.session.expire_all()
+    assert db.session.get(ReportMonth, october.first_month).computed_at == clock.now()  # type: ignore[union-attr]
