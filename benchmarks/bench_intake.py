@@ -277,10 +277,11 @@ def _inbox_referrals(unit_id: str, operator_id: str) -> None:
 # ---- servers --------------------------------------------------------------------------------------
 
 
-def _serve_command(workers: int, port: int) -> list[str]:
+def _serve_command(workers: int, port: int, root: Path) -> list[str]:
     senim = ROOT / ".venv" / "bin" / "senim"
     probe = subprocess.run([str(senim), "serve", "--help"], capture_output=True, check=False,
-                           env={**os.environ, "SENIM_ENV": "development"}) \
+                           cwd=root, env={**os.environ, "PYTHONPATH": str(root),
+                                          "SENIM_ENV": "development"}) \
         if senim.exists() else None
     if probe is not None and probe.returncode == 0:
         return [str(senim), "serve", "--workers", str(workers), "--bind", f"127.0.0.1:{port}"]
@@ -293,9 +294,10 @@ def _gunicorn() -> str:
 
 
 @contextmanager
-def server(command: list[str], env: dict[str, str], port: int, log: Path) -> Iterator[None]:
+def server(command: list[str], env: dict[str, str], port: int, log: Path,
+           cwd: Path = ROOT) -> Iterator[None]:
     with log.open("wb") as sink:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=sink,
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=sink, stderr=sink,
                                    start_new_session=True)
         try:
             _wait_listening(port, process)
@@ -355,8 +357,9 @@ def run_load(arguments: argparse.Namespace, url: str, key: str, secret: str, tok
         if not _free(port):
             raise SystemExit(f"port {port} is in use")
     env = {**os.environ, "SENIM_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
-    senim_env = {**env, "SENIM_ENV": "production", "SENIM_SECRET_KEY": secret,
-                 "SENIM_MASTER_KEY": key, "SENIM_INSTANCE_PATH": str(workdir / "instance"),
+    senim_root = arguments.senim_root.resolve()
+    senim_env = {**env, "PYTHONPATH": str(senim_root), "SENIM_ENV": "production",
+                 "SENIM_SECRET_KEY": secret, "SENIM_MASTER_KEY": key, "SENIM_INSTANCE_PATH": str(workdir / "instance"),
                  "SENIM_BASE_URL": "https://senim.example.kz"}
     senim_env.pop("SENIM_SMTP_URL", None)
     engine = create_engine(url)
@@ -376,10 +379,10 @@ def run_load(arguments: argparse.Namespace, url: str, key: str, secret: str, tok
         base = loadgen.saturate("127.0.0.1", baseline_port, path, _baseline_requests(),
                                 clients=clients, seconds=seconds)
     print(f"  baseline (bare Flask + SQLAlchemy insert): {base.summary()}", flush=True)
-    command = _serve_command(workers, senim_port)
+    command = _serve_command(workers, senim_port, senim_root)
     print(f"  senim: {' '.join(Path(c).name if i == 0 else c for i, c in enumerate(command))}",
           flush=True)
-    with server(command, senim_env, senim_port, workdir / "senim.log"):
+    with server(command, senim_env, senim_port, workdir / "senim.log", cwd=senim_root):
         loadgen.saturate("127.0.0.1", senim_port, path, _senim_requests(token, f"w{run}"),
                          clients=clients, seconds=3)
         full = loadgen.saturate("127.0.0.1", senim_port, path, _senim_requests(token, f"s{run}"),
@@ -528,6 +531,9 @@ def main() -> None:
     parser.add_argument("--port-base", type=int, default=5131)
     parser.add_argument("--keep", action="store_true", help=f"keep the {DATABASE} database")
     parser.add_argument("--skip-load", action="store_true", help="pages and weight only")
+    parser.add_argument("--skip-pages", action="store_true", help="intake under load only")
+    parser.add_argument("--senim-root", type=Path, default=ROOT,
+                        help="serve Senim from this checkout (to compare a before and after)")
     arguments = parser.parse_args()
     if not reachable(server_url().set(database="postgres").render_as_string(hide_password=False)):
         print(f"PostgreSQL is not reachable at {server_url().render_as_string()}: skipped")
@@ -547,7 +553,8 @@ def main() -> None:
         count_statements(app, seeded["token"])
         if not arguments.skip_load:
             run_load(arguments, url, key, secret, seeded["token"], workdir)
-        run_pages(app, seeded, arguments.runs)
+        if not arguments.skip_pages:
+            run_pages(app, seeded, arguments.runs)
         with app.app_context():
             from core.extensions import db
 

@@ -21,6 +21,7 @@ from typing import Any
 MAX_REQUESTS = 200_000  # a hard bound whatever the caller asks
 MAX_SECONDS = 120.0
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+GRACE = 10.0  # seconds a paced run may overrun before it stops sending
 
 # (body, headers) of request number i
 RequestFactory = Callable[[int], tuple[bytes, dict[str, str]]]
@@ -123,13 +124,16 @@ def saturate(host: str, port: int, path: str, make: RequestFactory, *, clients: 
 def paced(host: str, port: int, path: str, make: RequestFactory, *, rate: float,
           seconds: float, clients: int = 64, expect: int = 201) -> Result:
     """Requests arriving at ``rate`` per second for ``seconds``; each latency is measured from
-    the request's scheduled arrival, so time spent waiting for a free client counts too."""
+    the request's scheduled arrival, so time spent waiting for a free client counts too. A
+    server that cannot keep up would make the run last much longer: requests still unsent
+    ``GRACE`` seconds after the last arrival are counted as ``not sent`` errors instead."""
     seconds = min(seconds, MAX_SECONDS)
     total = min(int(rate * seconds), MAX_REQUESTS)
     result = Result()
     lock = threading.Lock()
     counter = iter(range(total))
     start = time.perf_counter() + 0.2
+    give_up = start + seconds + GRACE
 
     def work() -> None:
         client = _Client(host, port)
@@ -139,6 +143,10 @@ def paced(host: str, port: int, path: str, make: RequestFactory, *, rate: float,
                     i = next(counter, None)
                 if i is None:
                     return
+                if time.perf_counter() > give_up:
+                    with lock:
+                        result.errors["not sent"] = result.errors.get("not sent", 0) + 1
+                    continue
                 due = start + i / rate
                 pause = due - time.perf_counter()
                 if pause > 0:

@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from flask import current_app, has_app_context, render_template
-from flask_babel import force_locale, format_datetime
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import event, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -253,8 +253,8 @@ def email_unit(unit: AgencyUnit, template: str, referral: Referral, **values: An
 def render_email(template: str, referral: Referral, unit: AgencyUnit, lang: str,
                  **values: Any) -> tuple[str, str]:
     from intake.ports import routing
+    from intake.templating import localtime  # babel's short format, patterns parsed once
 
-    tz = current_app.config["SENIM"].tz
     algorithm = routing().algorithm()
     case = case_of(referral)
     with force_locale(lang):
@@ -263,8 +263,8 @@ def render_email(template: str, referral: Referral, unit: AgencyUnit, lang: str,
             "late_unit_name": referral.unit.name(lang) if referral.unit else _("no unit (unassigned)"),
             "service": algorithm.label("service", referral.service, lang),
             "urgency": case.urgency if case else None,
-            "ack_due": format_datetime(referral.ack_due_at.astimezone(tz), "short"),
-            "action_due": format_datetime(referral.action_due_at.astimezone(tz), "short"),
+            "ack_due": localtime(referral.ack_due_at),
+            "action_due": localtime(referral.action_due_at),
             "link": _link_for(unit, referral), **values,
         }
         subject = _subject(template, context)
