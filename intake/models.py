@@ -88,7 +88,7 @@ class Case(IdMixin, db.Model):  # type: ignore[name-defined]
     lead_agency: Mapped[str | None] = mapped_column(String(40))
     region: Mapped[str | None] = mapped_column(String(8), index=True)
     district: Mapped[str | None] = mapped_column(String(40), index=True)
-    child_id: Mapped[str | None] = mapped_column(ForeignKey("children.id"))
+    child_id: Mapped[str | None] = mapped_column(ForeignKey("children.id"), index=True)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     opened_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
