@@ -53,7 +53,7 @@ class CryptoService:
         self._loaded_at = 0.0
         self._cipher: FieldCipher | None = None
         self._indexer: BlindIndexer | None = None
-        # Derived from the keys; a key id is never reused for another key, so entries stay valid.
+        # Derived from the keys: emptied whenever the keys are read again.
         self._bits_cache: dict[tuple[int, str, tuple[str, ...]], Mapping[str, int]] = {}
 
     def __repr__(self) -> str:
@@ -90,6 +90,7 @@ class CryptoService:
         """Drop the cached keys; the next use reads them again (tests empty the tables)."""
         with self._lock:
             self._ring = None
+            self._bits_cache.clear()
 
     def _load(self) -> None:
         rows = self._read_keys()
@@ -101,6 +102,7 @@ class CryptoService:
             raise RuntimeError(f"expected exactly one current data key, found {len(current)}")
         wrapped = {key_id: blob for key_id, (blob, _) in rows.items()}
         self._ring = KeyRing.from_wrapped(self._master, wrapped, current[0])
+        self._bits_cache.clear()  # derived from the keys just read
         self._cipher = FieldCipher(self._ring)
         self._indexer = BlindIndexer(self._ring)
         self._loaded_at = time.monotonic()

@@ -49,6 +49,12 @@ class Counter(db.Model):  # type: ignore[name-defined]
 
 class Child(IdMixin, db.Model):  # type: ignore[name-defined]
     __tablename__ = "children"
+    __table_args__ = (
+        # The risk-group register: counts per (district, key, mask) from the index alone, and
+        # its newest-first pages of a region.
+        Index("ix_children_register", "region", "district", "risk_flags_key", "risk_flags_mask"),
+        Index("ix_children_region_updated", "region", "updated_at", "id"),
+    )
 
     name = EncryptedText(blind_index="child_name")
     iin = EncryptedText(blind_index="iin")
@@ -70,7 +76,11 @@ class Child(IdMixin, db.Model):  # type: ignore[name-defined]
 
 class Case(IdMixin, db.Model):  # type: ignore[name-defined]
     __tablename__ = "cases"
-    __table_args__ = (Index("ix_cases_status_urgency", "status", "urgency"),)
+    __table_args__ = (
+        Index("ix_cases_status_urgency", "status", "urgency"),
+        # A region's cases of a month (the reconciliation act).
+        Index("ix_cases_region_opened", "region", "opened_at"),
+    )
 
     number: Mapped[str] = mapped_column(String(20), unique=True)
     status: Mapped[str] = mapped_column(String(10), default=CASE_OPEN)
@@ -78,7 +88,7 @@ class Case(IdMixin, db.Model):  # type: ignore[name-defined]
     lead_agency: Mapped[str | None] = mapped_column(String(40))
     region: Mapped[str | None] = mapped_column(String(8), index=True)
     district: Mapped[str | None] = mapped_column(String(40), index=True)
-    child_id: Mapped[str | None] = mapped_column(ForeignKey("children.id"))
+    child_id: Mapped[str | None] = mapped_column(ForeignKey("children.id"), index=True)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     opened_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"), index=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -44,6 +44,12 @@ def upgrade() -> None:
                " AND CAST(risk_flags_legacy AS TEXT) = '[]'")
     with op.batch_alter_table("children") as batch:
         batch.alter_column("risk_flags_mask", server_default=None)
+        batch.create_index("ix_children_register",
+                           ["region", "district", "risk_flags_key", "risk_flags_mask"])
+        batch.create_index("ix_children_region_updated", ["region", "updated_at", "id"])
+    op.create_index("ix_cases_region_opened", "cases", ["region", "opened_at"])
+    # The register links each child to its case; deleting a child checks the same key.
+    op.create_index("ix_cases_child_id", "cases", ["child_id"])
 
     op.create_table(
         "reconciliation_signoffs",
@@ -65,7 +71,11 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("reconciliation_signoffs")
+    op.drop_index("ix_cases_region_opened", table_name="cases")
+    op.drop_index("ix_cases_child_id", table_name="cases")
     with op.batch_alter_table("children") as batch:
+        batch.drop_index("ix_children_region_updated")
+        batch.drop_index("ix_children_register")
         batch.drop_index("ix_children_risk_flags_mask")
         batch.drop_column("risk_flags_key")
         batch.drop_column("risk_flags_mask")

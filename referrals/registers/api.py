@@ -12,6 +12,7 @@ from core.api import PAGE_QUERY, operation, page_limit
 from core.clock import utcnow
 from core.encryption import decrypted_fields, reset_decrypted_fields
 from core.errors import ApiError
+from core.extensions import db
 from core.models import User
 from core.permissions import (
     RECONCILIATION_READERS,
@@ -156,8 +157,6 @@ def risk_group_register() -> Response:
                  object_id=region, fields=decrypted_fields(),
                  details={"district": district or "", "flags": ",".join(flags),
                           "items": len(items), "identities": view.identities, "via": "api"})
-    from core.extensions import db
-
     db.session.commit()
     return jsonify({"region": region, "district": district, "counts": counts.per_flag,
                     "districts": {k or "": v for k, v in counts.per_district.items()},
@@ -183,8 +182,6 @@ def _month(text: str | None) -> Any:
            also={404: "no such region, or not visible to the caller",
                  422: "a bad month"})
 def reconciliation_act() -> Response:
-    from core.extensions import db
-
     month = _month(request.args.get("month"))
     try:
         act = service.visible_act(g.api_user, request.args.get("region"), month, utcnow())

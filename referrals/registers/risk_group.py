@@ -64,8 +64,11 @@ def counts(view: RegisterView, region: str, district: str | None,
     wanted = set(flags)
     per_flag: Counter[str] = Counter({flag: 0 for flag in visible_flags(view)})
     per_district: Counter[str | None] = Counter()
+    decoded: dict[tuple[int | None, int], list[str]] = {}  # a mask recurs in every district
     for place, key_id, mask, number in db.session.execute(query):
-        held = view.flags(FLAGS.decode_mask(key_id, mask))
+        held = decoded.get((key_id, mask))
+        if held is None:
+            held = decoded[(key_id, mask)] = view.flags(FLAGS.decode_mask(key_id, mask))
         if not held or (wanted and wanted.isdisjoint(held)):
             continue
         per_flag.update({flag: number for flag in held})

@@ -3,11 +3,9 @@ module), building them, auditing every view, and signing the act."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 
 from flask import current_app
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from core import audit, permissions
@@ -59,14 +57,9 @@ def register_view(user: User, region: str | None,
     return view
 
 
-def tz() -> object:
-    return current_app.config["SENIM"].tz
-
-
-@dataclass(frozen=True)
-class ActRequest:
-    region: str
-    first: date
+def tz() -> tzinfo:
+    zone: tzinfo = current_app.config["SENIM"].tz
+    return zone
 
 
 def visible_act(user: User, region: str | None, month: date, now: datetime) -> Act:
@@ -74,7 +67,7 @@ def visible_act(user: User, region: str | None, month: date, now: datetime) -> A
         raise NotVisible
     if not permissions.can_read_reconciliation(user, unit_of(user), region):
         raise NotVisible
-    return reconciliation.build(region, month, tz(), now)  # type: ignore[arg-type]
+    return reconciliation.build(region, month, tz(), now)
 
 
 def audit_act_view(act: Act, how: str) -> None:
@@ -90,7 +83,7 @@ def sign(user: User, region: str | None, month: date, now: datetime) -> Act:
     unit = unit_of(user)
     if unit is None or not permissions.can_sign_reconciliation(user, unit, act.region):
         raise Refused
-    if not reconciliation.month_is_over(month, now, tz()):  # type: ignore[arg-type]
+    if not reconciliation.month_is_over(month, now, tz()):
         raise NotOver("the month is not over yet")
     if act.signoff(unit.agency) is not None:
         raise AlreadySigned
@@ -111,7 +104,3 @@ def sign(user: User, region: str | None, month: date, now: datetime) -> Act:
     act.signoffs = reconciliation.signoffs(act.region, act.month, content)
     return act
 
-
-def signoff_rows(region: str, month: str) -> list[ReconciliationSignoff]:
-    return list(db.session.scalars(select(ReconciliationSignoff).where(
-        ReconciliationSignoff.region == region, ReconciliationSignoff.month == month)))
