@@ -354,8 +354,11 @@ def operator_home(user: User) -> str:
     recent = db.session.scalars(select(Contact).where(
         Contact.submitted_by == user.id, Contact.contact_type.in_(NO_CASE_TYPES))
         .order_by(Contact.received_at.desc()).limit(10))
+    from intake.text.service import queue_counts
+
     return render_template("intake/home.html", open_cases=open_cases,
-                           drafts=drafts.open_drafts(user), recent_no_case=list(recent))
+                           drafts=drafts.open_drafts(user), recent_no_case=list(recent),
+                           text_counts=queue_counts(user, utcnow()))
 
 
 def _dotted(values: dict[str, Any], prefix: str = "") -> tuple[dict[str, Any], dict[str, list[str]]]:

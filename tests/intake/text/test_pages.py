@@ -140,3 +140,11 @@ def test_the_school_directory_for_supervisors(app: Any, school: School, create_u
 def test_operators_do_not_manage_schools(desk: FlaskClient, school: School) -> None:
     assert desk.get("/schools").status_code == 403
     assert desk.get(f"/schools/{school.id}/poster.pdf").status_code == 403
+
+
+def test_the_operators_home_says_how_many_text_reports_wait(report: Any, desk: FlaskClient) -> None:
+    assert 'id="text-reports-waiting"' not in desk.get("/").get_data(as_text=True)
+    report()
+    report(text=SUICIDE_RU, language="ru")
+    html = desk.get("/").get_data(as_text=True)
+    assert "Text reports from schools waiting: 2" in html and "urgent: 1" in html
