@@ -52,6 +52,11 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> F
         static_folder="static",
     )
     _apply_config(app, config)
+    if config.is_production and not config.redis_url:
+        # `senim serve` refuses several workers like this; a hand-made gunicorn command cannot be
+        # checked, so say it where the operator will see it.
+        log.warning("SENIM_REDIS_URL is unset: rate limits are counted per process "
+                    "(run one worker per host, or set SENIM_REDIS_URL)")
     app.extensions["senim.clock"] = clock or SystemClock()
     _init_extensions(app)
     encryption.init_app(app)

@@ -200,3 +200,15 @@ def test_client_addresses_come_from_the_trusted_proxy_only(tmp_path: Path, datab
                               environ_base={"REMOTE_ADDR": "10.0.0.2"})
     # Without a trusted proxy the header is ignored; with one, only its own (last) entry counts.
     assert seen == ["10.0.0.2", "203.0.113.5"]
+
+
+def test_a_worker_starts_while_the_database_is_away(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Otherwise a worker replaced during a PostgreSQL outage fails to boot, and gunicorn stops
+    # the whole server on a boot failure.
+    from core.serving import load_worker_app
+
+    for name, value in {"SENIM_ENV": "testing", "SENIM_INSTANCE_PATH": str(tmp_path),
+                        "SENIM_DATABASE_URL": "postgresql+psycopg://senim@127.0.0.1:1/senim"}.items():
+        monkeypatch.setenv(name, value)
+    app = load_worker_app()
+    assert app.test_client().get("/healthz").status_code == 503

@@ -162,7 +162,7 @@ class Server:
         self._handle = log.open("ab")
         self.process = subprocess.Popen(
             [str(SENIM), "serve", "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}",
-             "--timeout", "20"],
+             "--timeout", "60"],  # generous: CI machines may be loaded
             env=env, stdout=self._handle, stderr=subprocess.STDOUT, start_new_session=True)
         self.wait_healthy()
 
