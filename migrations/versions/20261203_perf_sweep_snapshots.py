@@ -20,8 +20,9 @@ branch_labels = None
 depends_on = None
 
 # As in referrals/handoffs/models.py (migrations never import application code).
-ACK_DUE_WHERE = "status IN ('sent', 'unassigned') AND NOT ack_escalated"
-ACTION_DUE_WHERE = ("status IN ('accepted', 'acknowledged', 'sent', 'unassigned') "
+ACK_DUE_WHERE = "(status = 'sent' OR status = 'unassigned') AND NOT ack_escalated"
+ACTION_DUE_WHERE = ("(status = 'accepted' OR status = 'acknowledged' OR status = 'sent' "
+                    "OR status = 'unassigned') "
                     "AND first_action_at IS NULL AND NOT action_escalated")
 
 

@@ -22,9 +22,11 @@ STATES = (UNASSIGNED, SENT, ACKNOWLEDGED, ACCEPTED, DECLINED, COMPLETED, OVERRID
 
 # What the escalation sweep looks for (referrals/handoffs/escalation.py), exactly as the partial
 # indexes below and the migration write them: on three million referrals the sweep then reads
-# only the few not escalated yet, not the backlog of overdue ones escalated long ago.
-ACK_ESCALATION_DUE_WHERE = "status IN ('sent', 'unassigned') AND NOT ack_escalated"
-ACTION_ESCALATION_DUE_WHERE = ("status IN ('accepted', 'acknowledged', 'sent', 'unassigned') "
+# only the few not escalated yet, not the backlog of overdue ones escalated long ago. Written
+# with OR, not IN: PostgreSQL 15 cannot prove a query implies an IN list over a varchar column.
+ACK_ESCALATION_DUE_WHERE = "(status = 'sent' OR status = 'unassigned') AND NOT ack_escalated"
+ACTION_ESCALATION_DUE_WHERE = ("(status = 'accepted' OR status = 'acknowledged' OR status = 'sent' "
+                               "OR status = 'unassigned') "
                                "AND first_action_at IS NULL AND NOT action_escalated")
 
 
