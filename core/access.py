@@ -125,9 +125,12 @@ def _gate() -> Response | None:
 def note_denied(object_type: str, object_id: str) -> None:
     """Record an attempt on an object that exists but is not the user's (security.md §3). The
     caller still answers 404, the same as for an absent object, so nothing leaks to the client;
-    walking ids across regions or agencies leaves a trace for the auditors."""
-    audit.record("permission.denied", object_type=object_type, object_id=object_id,
-                 actor=g.get("user"))
+    walking ids across regions or agencies leaves a trace for the auditors. An id longer than
+    any real one (a hostile request) is recorded as absent rather than refused by the trail."""
+    fits = len(object_id) <= audit.OBJECT_ID_LENGTH
+    audit.record("permission.denied", object_type=object_type,
+                 object_id=object_id if fits else None, actor=g.get("user"),
+                 details=None if fits else {"object_id": "too long"})
     db.session.commit()
 
 

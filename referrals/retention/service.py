@@ -52,9 +52,11 @@ REFERRAL_EVENT_COLUMNS: Final = ("note",)
 # Kept on purpose: the reasons of legal holds (the hold is why the case is kept), the written
 # justifications of break-the-glass openings (they explain entries of the access log, which
 # outlives the case's contents), drafts (deleted whole) and the users' second-factor secrets
-# (staff accounts, not case data).
+# (staff accounts, not case data), and a child's risk-group flags: once the name, IIN and
+# address are gone they describe no one, and the register's counts must still add up.
 KEPT: Final = {"legal_holds": ("reason", "lift_reason"), "drafts": ("payload",),
-               "break_glass_grants": ("reason",), "users": ("totp_secret",)}
+               "break_glass_grants": ("reason",), "users": ("totp_secret",),
+               "children": ("risk_flags",)}
 
 
 @dataclass(frozen=True)

@@ -161,7 +161,7 @@ def test_get_case_shows_each_agency_only_its_fields(app: Flask, api: Any, contac
     others = [r for r in seen_by_police["referrals"] if r["agency"] != "police"]
     # status and outcome only (security.md §2): never the service (issue 16 item 10)
     assert others and all(set(r) == {"id", "case_id", "agency", "status", "outcome"} for r in others)
-    assert "health.forensic_exam" not in str(seen_by_police)
+    assert "health.medical_care" not in str(seen_by_police)
 
 
 def test_case_and_referral_pages_hide_other_agencies_services(
@@ -174,7 +174,7 @@ def test_case_and_referral_pages_hide_other_agencies_services(
     police = create_user("agency_staff", unit=referrals["police.juvenile_inspector"].unit)
     helpline = create_user("operator")
     with app.test_request_context(headers={"Accept-Language": "en"}):
-        forensic = label("service", "health.forensic_exam")
+        health_service = label("service", "health.medical_care")
     pages = {}
     for who in (police, helpline):
         browser = app.test_client()
@@ -183,10 +183,10 @@ def test_case_and_referral_pages_hide_other_agencies_services(
         if who is police:
             referral = browser.get(f"/referrals/{referrals['police.juvenile_inspector'].id}",
                                    headers={"Accept-Language": "en"})
-            assert referral.status_code == 200 and forensic not in referral.get_data(as_text=True)
-    assert forensic in pages["operator"].get_data(as_text=True)
+            assert referral.status_code == 200 and health_service not in referral.get_data(as_text=True)
+    assert health_service in pages["operator"].get_data(as_text=True)
     police_page = pages["agency_staff"].get_data(as_text=True)
-    assert pages["agency_staff"].status_code == 200 and forensic not in police_page
+    assert pages["agency_staff"].status_code == 200 and health_service not in police_page
 
 
 def test_cases_of_other_regions_and_agencies_are_404(api: Any, contact: Any, client: FlaskClient,

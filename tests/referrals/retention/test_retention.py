@@ -201,11 +201,12 @@ def test_every_encrypted_field_of_a_case_is_erased_or_kept_on_purpose() -> None:
         "cases": service.CASE_COLUMNS, "corrections": service.CORRECTION_COLUMNS,
         "case_events": service.EVENT_COLUMNS, "routing_decisions": service.DECISION_COLUMNS,
         "referrals": service.REFERRAL_COLUMNS, "referral_events": service.REFERRAL_EVENT_COLUMNS,
-        **service.KEPT,
     }
+    for table, kept in service.KEPT.items():
+        covered[table] = (*covered.get(table, ()), *kept)
     for found in encryption.ENCRYPTED_FIELDS:
         assert found.name in covered.get(found.table, ()), f"{found.table}.{found.name}"
-        if found.blind_index and found.table not in service.KEPT:
+        if found.blind_index and found.name not in service.KEPT.get(found.table, ()):
             assert f"{found.name}_bidx" in covered[found.table]
 
 

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from referrals.routing import ChildFacts, Facts, default_algorithm, route
+from referrals.routing import ChildFacts, Facts, route
+from referrals.routing.algorithm import bundled_algorithm
 from referrals.routing.conditions import required_categories
 from tests.referrals.routing.reference_engine import reference_route
 from tests.referrals.routing.test_routing_properties import ALGORITHM, CALENDAR, TZ, facts
@@ -29,7 +30,7 @@ def test_route_agrees_with_the_reference_engine(found: Facts, moments: list[date
 
 
 def test_a_fresh_algorithm_and_a_warm_one_decide_alike() -> None:
-    cold = default_algorithm.__wrapped__()  # a new Algorithm: nothing remembered yet
+    cold = bundled_algorithm.__wrapped__(ALGORITHM.version)  # a new Algorithm: nothing remembered yet
     start = datetime(2026, 12, 30, 9, 0, tzinfo=UTC)  # across the new year's holidays
     situation = Facts(contact_type="child_self", urgency="P3", categories=("violence.physical",),
                       child=ChildFacts(age=12), perpetrator_relation="peer", flags=("injury",),
