@@ -101,7 +101,19 @@ def checked_json() -> Any:
     return found
 
 
+# Endpoints that take smaller bodies than the app's MAX_CONTENT_LENGTH (the public school
+# channel): set before anything reads the body, so a flood is refused unread (413).
+_BODY_LIMITS: dict[str, int] = {}
+
+
+def limit_bodies(endpoints: Iterable[str], limit: int) -> None:
+    _BODY_LIMITS.update(dict.fromkeys(endpoints, limit))
+
+
 def _gate() -> None:
+    limit = _BODY_LIMITS.get(request.endpoint or "")
+    if limit is not None:
+        request.max_content_length = limit
     if "\x00" in request.path:
         if wants_json():
             raise ApiError(404, "not found")

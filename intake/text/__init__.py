@@ -8,6 +8,7 @@ import logging
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
+from core import hostile
 from core.roles import Role
 
 HELPLINE = frozenset({Role.OPERATOR, Role.SUPERVISOR})
@@ -62,7 +63,7 @@ def init_app(app: Flask) -> None:
     csrf.exempt(public.bp)  # no session, nothing to forge: see intake/text/public.py
     app.register_blueprint(public.bp)
     app.register_blueprint(views.bp)
-    app.before_request(public.limit_public_bodies)
+    hostile.limit_bodies(public.PUBLIC_ENDPOINTS_WITH_BODY, public.PUBLIC_BODY_LIMIT)
     app.cli.add_command(cli.schools)
     app.jinja_env.globals.update(risk_label=labels.risk_label, safe_label=labels.safe_label)
     add_navigation(app, _l("Text reports"), "text_reports.queue", set(HELPLINE))

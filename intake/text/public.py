@@ -157,12 +157,7 @@ def exit_page() -> Response:
     return redirect(NEUTRAL_SITE, 303)
 
 
-def limit_public_bodies() -> None:
-    """Public endpoints take small bodies: a flood is refused before it is read."""
-    if request.endpoint in PUBLIC_ENDPOINTS_WITH_BODY:
-        request.max_content_length = PUBLIC_BODY_LIMIT
-
-
+# Public endpoints take small bodies: a flood is refused before it is read (core.hostile).
 PUBLIC_ENDPOINTS_WITH_BODY = frozenset({
     "text_public.submit_report", "text_public.thread", "text_public.message",
     "api.public_create_report", "api.public_report_thread", "api.public_report_message",

@@ -34,4 +34,6 @@ def apply_command(dry_run: bool) -> None:
                f"(period {periods.caseless_contact_days} days)")
     click.echo(f"drafts {'would be deleted' if dry_run else 'deleted'}: {found.drafts} "
                f"(period {periods.draft_days} days)")
+    click.echo(f"closed anonymous threads {verb}: {found.text_threads} "
+               f"(period {periods.caseless_contact_days} days after closing)")
     click.echo(f"closed cases kept under legal hold: {found.held_cases}")

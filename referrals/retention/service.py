@@ -33,6 +33,8 @@ from core.config import Retention
 from core.extensions import db
 from core.models import User
 from intake.models import CASE_CLOSED, Case, CaseEvent, Child, Contact, Correction, Draft, RoutingDecision
+from intake.text.models import CLOSED as THREAD_CLOSED
+from intake.text.models import TextMessage, TextReport
 from referrals.handoffs.models import Referral, ReferralEvent
 from referrals.retention.models import LegalHold
 
@@ -49,6 +51,10 @@ EVENT_COLUMNS: Final = ("reason",)
 DECISION_COLUMNS: Final = ("change_reasons",)
 REFERRAL_COLUMNS: Final = ("manual_reason",)
 REFERRAL_EVENT_COLUMNS: Final = ("note",)
+# The anonymous school channel: a thread recorded into a case goes with the case; a closed
+# thread that opened none, after the period of caseless contacts from its closing.
+TEXT_REPORT_COLUMNS: Final = ("contact_how", "replay_code")
+TEXT_MESSAGE_COLUMNS: Final = ("text",)
 # Kept on purpose: the reasons of legal holds (the hold is why the case is kept), the written
 # justifications of break-the-glass openings (they explain entries of the access log, which
 # outlives the case's contents), drafts (deleted whole) and the users' second-factor secrets
@@ -67,10 +73,12 @@ class Plan:
     caseless_contacts: int
     drafts: int
     held_cases: int  # past their period but under legal hold
+    text_threads: int = 0  # closed anonymous threads that opened no case
 
     def as_details(self) -> dict[str, int]:
         return {"closed_cases": self.closed_cases, "caseless_contacts": self.caseless_contacts,
-                "drafts": self.drafts, "held_cases": self.held_cases}
+                "drafts": self.drafts, "held_cases": self.held_cases,
+                "text_threads": self.text_threads}
 
 
 def _under_hold() -> ColumnElement[bool]:
@@ -88,6 +96,13 @@ def _contacts_past(periods: Retention, now: datetime) -> ColumnElement[bool]:
                 Contact.received_at < now - timedelta(days=periods.caseless_contact_days))
 
 
+def _threads_past(periods: Retention, now: datetime) -> ColumnElement[bool]:
+    return and_(TextReport.case_id.is_(None), TextReport.status == THREAD_CLOSED,
+                TextReport.closed_at < now - timedelta(days=periods.caseless_contact_days),
+                exists().where(TextMessage.report_id == TextReport.id,
+                               TextMessage.__table__.c.text.is_not(None)))
+
+
 def _drafts_past(periods: Retention, now: datetime) -> ColumnElement[bool]:
     return Draft.updated_at < now - timedelta(days=periods.draft_days)
 
@@ -103,6 +118,8 @@ def plan(periods: Retention, now: datetime) -> Plan:
                                 .where(_contacts_past(periods, now))),
         drafts=count(select(func.count()).select_from(Draft).where(_drafts_past(periods, now))),
         held_cases=count(select(func.count()).select_from(Case).where(past, _under_hold())),
+        text_threads=count(select(func.count()).select_from(TextReport)
+                           .where(_threads_past(periods, now))),
     )
 
 
@@ -128,7 +145,11 @@ def apply(periods: Retention, now: datetime, actor: User | None = None) -> Plan:
     drafts = _in_batches(lambda: list(db.session.scalars(
         select(Draft.id).where(_drafts_past(periods, now)).order_by(Draft.updated_at).limit(BATCH))),
         _delete_drafts, "drafts", actor)
-    return Plan(cases, contacts, drafts, held)
+    threads = _in_batches(lambda: list(db.session.scalars(
+        select(TextReport.id).where(_threads_past(periods, now))
+        .order_by(TextReport.closed_at, TextReport.id).limit(BATCH))), _erase_threads,
+        "text_threads", actor)
+    return Plan(cases, contacts, drafts, held, threads)
 
 
 def _in_batches(next_ids: object, act: object, what: str, actor: User | None) -> int:
@@ -180,6 +201,7 @@ def anonymise_cases(case_ids: Sequence[str], now: datetime) -> None:
     ]
     for statement in statements:
         db.session.execute(statement)
+    _erase_threads(list(db.session.scalars(select(TextReport.id).where(TextReport.case_id.in_(ids)))))
     db.session.expire_all()  # loaded objects must not keep (or write back) the erased values
 
 
@@ -207,6 +229,19 @@ def _erase_contacts(contact_ids: Sequence[str], now: datetime) -> None:
     db.session.execute(update(Child.__table__).where(Child.__table__.c.id.in_(children),
                                                      _only_theirs([], ids))
                        .values(**_nulls(CHILD_COLUMNS)))
+    db.session.expire_all()
+
+
+def _erase_threads(report_ids: Sequence[str]) -> None:
+    """The texts of anonymous threads; their times, status and risk codes stay for the counts."""
+    ids = list(report_ids)
+    if not ids:
+        return
+    db.session.execute(update(TextReport.__table__).where(TextReport.__table__.c.id.in_(ids))
+                       .values(**_nulls(TEXT_REPORT_COLUMNS)))
+    db.session.execute(update(TextMessage.__table__)
+                       .where(TextMessage.__table__.c.report_id.in_(ids))
+                       .values(**_nulls(TEXT_MESSAGE_COLUMNS)))
     db.session.expire_all()
 
 

@@ -3,6 +3,7 @@ counts; everything is audited and the audit chain still verifies afterwards."""
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ from core.config import ConfigError, Retention
 from core.extensions import db
 from core.models import User
 from intake.models import Case, CaseEvent, Child, Contact, Correction, Draft, RoutingDecision
+from intake.text.models import School, TextMessage, TextReport
 from referrals.handoffs.models import Referral, ReferralEvent
 from referrals.retention import service
 from referrals.retention.models import LegalHold
@@ -136,7 +138,8 @@ def test_the_dry_run_counts_and_changes_nothing(app: Flask, closed_case: Case, c
     assert db.session.get(Case, closed_case.id).anonymised_at is None  # type: ignore[union-attr]
     assert db.session.scalar(select(Draft)) is not None
     entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "retention.dry_run")).one()
-    assert entry.details_map == {"closed_cases": 1, "caseless_contacts": 1, "drafts": 1, "held_cases": 0}
+    assert entry.details_map == {"closed_cases": 1, "caseless_contacts": 1, "drafts": 1, "held_cases": 0,
+                                 "text_threads": 0}
     result = runner.invoke(args=["retention", "apply"])
     assert result.exit_code == 0 and "drafts deleted: 1" in result.output
     assert db.session.scalar(select(Draft)) is None
@@ -201,6 +204,7 @@ def test_every_encrypted_field_of_a_case_is_erased_or_kept_on_purpose() -> None:
         "cases": service.CASE_COLUMNS, "corrections": service.CORRECTION_COLUMNS,
         "case_events": service.EVENT_COLUMNS, "routing_decisions": service.DECISION_COLUMNS,
         "referrals": service.REFERRAL_COLUMNS, "referral_events": service.REFERRAL_EVENT_COLUMNS,
+        "text_reports": service.TEXT_REPORT_COLUMNS, "text_messages": service.TEXT_MESSAGE_COLUMNS,
     }
     for table, kept in service.KEPT.items():
         covered[table] = (*covered.get(table, ()), *kept)
@@ -216,3 +220,36 @@ def test_retention_periods_come_from_the_environment() -> None:
     assert (periods.closed_case_days, periods.export_hours, periods.draft_days) == (100, 2, 30)
     with pytest.raises(ConfigError, match="SENIM_RETENTION_DRAFT_DAYS"):
         Retention.from_env({"SENIM_RETENTION_DRAFT_DAYS": "0"})
+
+
+def _thread(case_id: str | None, clock: FrozenClock) -> TextReport:
+    school = School(name_kk="Мектеп №1", name_ru="Школа №1", region="KZ-27")
+    db.session.add(school)
+    db.session.flush()
+    report = TextReport(school_id=school.id, region="KZ-27", language="kk", code_hash=os.urandom(32).hex(),
+                        status="closed", closed_at=clock.now(), case_id=case_id, contact_how="Телефон")
+    report.messages.append(TextMessage(sender="child", text="Мені ұрады", at=clock.now()))
+    db.session.add(report)
+    db.session.commit()
+    return report
+
+
+def test_anonymous_threads_lose_their_texts_with_their_case_or_after_the_period(
+        app: Flask, closed_case: Case, clock: FrozenClock) -> None:
+    with_case, alone = _thread(closed_case.id, clock), _thread(None, clock)
+    clock.advance(timedelta(days=11))
+    recent = _thread(None, clock)
+
+    def texts() -> dict[str, tuple[list[str | None], str | None]]:
+        db.session.expire_all()
+        return {r.id: ([m.text for m in r.messages], r.contact_how)
+                for r in db.session.scalars(select(TextReport))}
+
+    assert service.plan(PERIODS, clock.now()).text_threads == 1
+    assert service.apply(PERIODS, clock.now()).text_threads == 1
+    found = texts()
+    assert found[alone.id] == ([None], None)
+    assert found[recent.id] == found[with_case.id] == (["Мені ұрады"], "Телефон")
+    clock.advance(timedelta(days=20))  # the case is now past its 30 days: its thread goes with it
+    assert service.apply(PERIODS, clock.now()).closed_cases == 1
+    assert texts()[with_case.id] == ([None], None)
