@@ -194,7 +194,9 @@ class Server:
             if self.process.poll() is not None:
                 raise RuntimeError(f"senim serve exited: {self.log.read_text(errors='replace')[-2000:]}")
             try:
-                if self.get("/healthz")[0] == 200:
+                # Workers exist only once our master has bound the port: a 200 without them
+                # would come from someone else's server on a port we were about to take.
+                if self.get("/healthz")[0] == 200 and self.workers():
                     return
             except OSError:
                 pass
@@ -203,7 +205,10 @@ class Server:
 
     def workers(self) -> list[int]:
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        return [int(pid) for pid in children.read_text().split()]
+        try:
+            return [int(pid) for pid in children.read_text().split()]
+        except FileNotFoundError:  # the master has exited
+            return []
 
     def stop(self) -> None:
         if self.process.poll() is None:
