@@ -96,7 +96,16 @@ class Cluster:
     def start(self) -> None:
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
                   "--no-instructions")
-        self._pg_ctl("start")
+        # Another process (another test worker) may take the port between the check and the
+        # start: then try the next free one.
+        for attempt in range(5):
+            try:
+                self._pg_ctl("start")
+                return
+            except subprocess.CalledProcessError:
+                if attempt == 4:
+                    raise RuntimeError(f"PostgreSQL did not start: {self.log.read_text()[-1500:]}") from None
+                self.port = free_port("SENIM_TEST_PG_PORTS")
 
     def _pg_ctl(self, action: str, *extra: str) -> None:
         options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
@@ -164,7 +173,11 @@ class Server:
             [str(SENIM), "serve", "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}",
              "--timeout", "60"],  # generous: CI machines may be loaded
             env=env, stdout=self._handle, stderr=subprocess.STDOUT, start_new_session=True)
-        self.wait_healthy()
+        try:
+            self.wait_healthy()
+        except RuntimeError:
+            self.stop()
+            raise
 
     def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
@@ -181,7 +194,9 @@ class Server:
             if self.process.poll() is not None:
                 raise RuntimeError(f"senim serve exited: {self.log.read_text(errors='replace')[-2000:]}")
             try:
-                if self.get("/healthz")[0] == 200:
+                # Workers exist only once our master has bound the port: a 200 without them
+                # would come from someone else's server on a port we were about to take.
+                if self.get("/healthz")[0] == 200 and self.workers():
                     return
             except OSError:
                 pass
@@ -190,7 +205,10 @@ class Server:
 
     def workers(self) -> list[int]:
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        return [int(pid) for pid in children.read_text().split()]
+        try:
+            return [int(pid) for pid in children.read_text().split()]
+        except FileNotFoundError:  # the master has exited
+            return []
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -46,12 +46,22 @@ def instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Instance]:
         folder = tmp_path_factory.mktemp("load")
         env = harness.server_env(database_url, folder / "instance")
         token = harness.seed(database_url, folder / "instance")
-        server = harness.Server(env, WORKERS, folder / "server.log")
+        server = _start_server(env, folder / "server.log")
         yield Instance(cluster, server, database_url, env, token)
     finally:
         if server is not None:
             server.stop()
         cluster.stop()
+
+
+def _start_server(env: dict[str, str], log: Path) -> harness.Server:
+    for attempt in range(3):  # the chosen port may be taken by someone else before gunicorn binds
+        try:
+            return harness.Server(env, WORKERS, log)
+        except RuntimeError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _assert_exactly_one_contact_per_key(instance: Instance, outcome: harness.Outcome, prefix: str) -> None:
