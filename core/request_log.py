@@ -1,11 +1,11 @@
 """The request log: one line per request (method, path, status, duration), on the
 ``senim.request`` logger, which ``core.logging_setup`` writes as JSON.
 
-Query strings are logged, except on the endpoints declared private: their parameters carry
-personal data (a phone, an IIN, a name searched for), and a log is kept longer and read more
-widely than the database. Pages send such data in POST bodies anyway; the private list covers
-the API's GET form kept for compatibility, and anyone typing a query by hand. The development
-server's own request line is stripped of every query string for the same reason.
+Query strings are never logged: on searches and look-ups they carry personal data (a phone, an
+IIN, a name searched for), and a log is kept longer and read more widely than the database. Pages
+send such data in POST bodies anyway; this covers the API's GET form kept for compatibility and
+anyone typing a query by hand, on any route (the production server's access log keeps none
+either). The development server's own request line is stripped of its query string too.
 """
 
 from __future__ import annotations
@@ -19,20 +19,7 @@ from werkzeug.wrappers import Response
 
 log = logging.getLogger("senim.request")
 
-PRIVATE_QUERY_ENDPOINTS: set[str] = {"intake.lookup", "intake.cases", "api.search_cases",
-                                     "api.search_cases_post"}
 _QUERY_IN_REQUEST_LINE = re.compile(r"^(\S+ [^?\s]*)\?\S*")
-
-
-def private_query(*endpoints: str) -> None:
-    """Declare endpoints whose query strings must never be logged."""
-    PRIVATE_QUERY_ENDPOINTS.update(endpoints)
-
-
-def logged_path() -> str:
-    if request.query_string and request.endpoint not in PRIVATE_QUERY_ENDPOINTS:
-        return request.full_path
-    return request.path
 
 
 def _start() -> None:
@@ -42,7 +29,7 @@ def _start() -> None:
 def _log(response: Response) -> Response:
     started = g.get("request_started")
     duration = (time.perf_counter() - started) * 1000 if started is not None else 0.0
-    log.info("%s %s %s %.0fms", request.method, logged_path(), response.status_code, duration)
+    log.info("%s %s %s %.0fms", request.method, request.path, response.status_code, duration)
     return response
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -15,6 +16,25 @@ from referrals.reports import exports, jobs
 from referrals.reports.indicators import ReportPeriod
 from referrals.reports.models import ExportJob
 from tests.referrals.reports.conftest import Seed
+
+
+def _work(app: Flask) -> None:
+    """Run the worker until the queue is empty, in a thread of its own: the worker runs its
+    own event loop, and this test process may already have one running (Playwright's)."""
+    failures: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            jobs.run_worker(app, wait=False)
+        except BaseException as error:  # re-raised in the test's thread below
+            failures.append(error)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join(timeout=120)
+    assert not thread.is_alive(), "the worker did not finish"
+    if failures:
+        raise failures[0]
 
 
 @pytest.mark.postgres_only
@@ -34,7 +54,7 @@ def test_a_deferred_export_is_run_by_a_worker(app: Flask, seeded: Seed, create_u
         "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'senim.run_export' "
         "AND status = 'todo'")).scalar()
     assert queued == 1
-    jobs.run_worker(app, wait=False)  # takes what is queued, then returns
+    _work(app)  # takes what is queued, then returns
     db.session.expire_all()
     done = db.session.get(ExportJob, job.id)
     assert done is not None and done.status == "done" and done.progress == 100
@@ -69,6 +89,6 @@ def test_stale_months_are_recomputed_by_one_queued_job(app: Flask, seeded: Seed,
     assert queued == 1
     db.session.expire_all()
     assert db.session.get(ReportMonth, october.first_month).computed_at == first  # type: ignore[union-attr]
-    jobs.run_worker(app, wait=False)
+    _work(app)
     db.session.expire_all()
     assert db.session.get(ReportMonth, october.first_month).computed_at == clock.now()  # type: ignore[union-attr]
