@@ -3,6 +3,8 @@ one report's thread with claim, reply and close, and the school directory with i
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -79,20 +81,31 @@ def _back(report: TextReport) -> Response:
     return redirect(url_for("text_reports.report_page", report_id=report.id))
 
 
+def _refusal(error: Exception) -> str:
+    if isinstance(error, ClaimedByOther):
+        return _("Another operator is already answering this report.")
+    if isinstance(error, ThreadClosed):
+        return _("This report is closed.")
+    return _("Write the answer first (at most 5,000 characters).")
+
+
+def _attempt(act: Callable[[], object]) -> bool:
+    """Run one of the service's actions and commit it; a refusal (claimed by another operator,
+    closed, an empty answer) is rolled back and said. True when it went through."""
+    try:
+        act()
+    except (ClaimedByOther, ThreadClosed, ReportInvalid) as refused:
+        db.session.rollback()
+        flash(_refusal(refused), "error")
+        return False
+    db.session.commit()
+    return True
+
+
 @bp.post("/text-reports/<report_id>/claim")
 def claim(report_id: str) -> Response:
     report = _report_or_404(report_id)
-    try:
-        service.claim(report, g.user, utcnow())
-    except ClaimedByOther:
-        db.session.rollback()
-        flash(_("Another operator is already answering this report."), "error")
-        return _back(report)
-    except ThreadClosed:
-        db.session.rollback()
-        flash(_("This report is closed."), "error")
-        return _back(report)
-    db.session.commit()
+    _attempt(lambda: service.claim(report, g.user, utcnow()))
     return _back(report)
 
 
@@ -107,22 +120,8 @@ def release(report_id: str) -> Response:
 @bp.post("/text-reports/<report_id>/reply")
 def reply(report_id: str) -> Response:
     report = _report_or_404(report_id)
-    try:
-        service.reply(report, g.user, request.form.get("text"), utcnow())
-    except ReportInvalid:
-        db.session.rollback()
-        flash(_("Write the answer first (at most 5,000 characters)."), "error")
-        return _back(report)
-    except ClaimedByOther:
-        db.session.rollback()
-        flash(_("Another operator is already answering this report."), "error")
-        return _back(report)
-    except ThreadClosed:
-        db.session.rollback()
-        flash(_("This report is closed."), "error")
-        return _back(report)
-    db.session.commit()
-    flash(_("The answer is sent. The child reads it with their code."), "info")
+    if _attempt(lambda: service.reply(report, g.user, request.form.get("text"), utcnow())):
+        flash(_("The answer is sent. The child reads it with their code."), "info")
     return _back(report)
 
 
@@ -131,17 +130,8 @@ def close(report_id: str) -> Response | str:
     report = _report_or_404(report_id)
     if request.method == "GET":
         return render_template("intake/text/confirm_close.html", report=report)
-    try:
-        service.close(report, g.user, utcnow())
-    except ClaimedByOther:
-        db.session.rollback()
-        flash(_("Another operator is already answering this report."), "error")
+    if not _attempt(lambda: service.close(report, g.user, utcnow())):
         return _back(report)
-    except ThreadClosed:
-        db.session.rollback()
-        flash(_("This report is closed."), "error")
-        return _back(report)
-    db.session.commit()
     flash(_("The conversation is closed. The child sees it closed, with the numbers to call."), "info")
     return redirect(url_for("text_reports.queue"))
 

@@ -84,6 +84,12 @@ def test_another_operator_sees_who_is_answering(report: Any, desk: FlaskClient, 
     refused = other.post(f"{page}/reply", data={"csrf_token": csrf_token(other, page), "text": "x"})
     assert refused.status_code == 302
     assert len(db.session.get(TextReport, report_id).messages) == 1
+    said = other.get(page).get_data(as_text=True)
+    assert "Another operator is already answering this report." in said
+    empty = desk.post(f"{page}/reply", data={"csrf_token": csrf_token(desk, page), "text": " "})
+    assert empty.status_code == 302
+    assert "Write the answer first" in desk.get(page).get_data(as_text=True)
+    assert len(db.session.get(TextReport, report_id).messages) == 1
 
 
 def test_viewing_a_report_is_audited_with_the_fields_decrypted(report: Any, desk: FlaskClient) -> None:
