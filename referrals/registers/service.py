@@ -3,6 +3,7 @@ module), building them, auditing every view, and signing the act."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, tzinfo
 
 from flask import current_app
@@ -47,10 +48,17 @@ def default_region(user: User) -> str | None:
     return unit.region if unit is not None else user.region
 
 
+# A district code is its region's code and a name: KZ-27-TEREKTI.
+DISTRICT_CODE = re.compile(r"KZ-\d{2}-[A-Z0-9_]{1,32}")
+
+
 def register_view(user: User, region: str | None,
                   district: str | None = None) -> permissions.RegisterView:
     if region is None or not known_region(region):
         raise NotVisible
+    if district is not None and not (DISTRICT_CODE.fullmatch(district)
+                                     and district.startswith(f"{region}-")):
+        raise NotVisible  # no such district in this region
     view = permissions.register_view(user, unit_of(user), region)
     if view is None or (view.district and district and district != view.district):
         raise NotVisible
