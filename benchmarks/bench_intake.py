@@ -301,14 +301,25 @@ def server(command: list[str], env: dict[str, str], port: int, log: Path,
                                    start_new_session=True)
         try:
             _wait_listening(port, process)
+        except RuntimeError:
+            _stop(process)
+            print(log.read_text(errors="replace")[-4000:], file=sys.stderr)  # why it died
+            raise
+        try:
             yield
         finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+            _stop(process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def _wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
@@ -360,7 +371,9 @@ def run_load(arguments: argparse.Namespace, url: str, key: str, secret: str, tok
     senim_root = arguments.senim_root.resolve()
     senim_env = {**env, "PYTHONPATH": str(senim_root), "SENIM_ENV": "production",
                  "SENIM_SECRET_KEY": secret, "SENIM_MASTER_KEY": key, "SENIM_INSTANCE_PATH": str(workdir / "instance"),
-                 "SENIM_BASE_URL": "https://senim.example.kz"}
+                 "SENIM_BASE_URL": "https://senim.example.kz",
+                 # production refuses several workers without shared rate-limit counters
+                 "SENIM_REDIS_URL": env.get("SENIM_REDIS_URL", "redis://127.0.0.1:6379/15")}
     senim_env.pop("SENIM_SMTP_URL", None)
     engine = create_engine(url)
     with engine.begin() as connection:
@@ -408,17 +421,20 @@ def run_load(arguments: argparse.Namespace, url: str, key: str, secret: str, tok
 
 
 def _signed_in(app: Any, user_id: str) -> Any:
+    from core.auth import sessions
     from core.clock import utcnow
     from core.extensions import db
     from core.models import User
 
     client = app.test_client()
-    with app.app_context():
+    with app.test_request_context():  # sessions.start reads the request's User-Agent
         user = db.session.get(User, user_id)
         assert user is not None
+        sid = sessions.start(user)  # a real server-side session, as signing in makes
+        db.session.commit()
         now = utcnow().isoformat()
         with client.session_transaction() as session:
-            session.update({"_user_id": user.get_id(), "_fresh": True, "sid": "bench",
+            session.update({"_user_id": user.get_id(), "_fresh": True, "sid": sid,
                             "started_at": now, "seen_at": now, "lang": "kk"})
     return client
 

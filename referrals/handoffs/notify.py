@@ -26,7 +26,7 @@ from flask import current_app, has_app_context, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import event, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from core.clock import utcnow
 from core.extensions import db
@@ -80,8 +80,11 @@ def _load_staff(unit_ids: Iterable[str]) -> dict[str, list[User]]:
     staff: dict[str, list[User]] = {}
     ids = sorted(set(unit_ids))
     if ids:
+        # The unit is in the session already (the referral has it): joining it again, with
+        # its selectin-loaded services, cost more than the rest of the announcement.
         for user in db.session.scalars(select(User).where(
-                User.unit_id.in_(ids), User.active.is_(True)).order_by(User.username)):
+                User.unit_id.in_(ids), User.active.is_(True)).order_by(User.username)
+                .options(lazyload(User.unit))):
             staff.setdefault(str(user.unit_id), []).append(user)
     return staff
 

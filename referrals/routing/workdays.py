@@ -161,19 +161,25 @@ class WorkingCalendar:
         if duration < timedelta(0):
             raise ValueError("a working-time duration must not be negative")
         local = moment.astimezone(tz).replace(tzinfo=None)
-        day, left, uncovered = local.date(), duration, set()
-        cursor = max(local, datetime.combine(day, hours.start))
-        while True:
-            if day.year not in self.covered_years:
-                uncovered.add(day.year)
-            closing = datetime.combine(day, hours.end)
-            if self.is_working_day(day) and cursor < closing:
-                if left <= closing - cursor:
-                    due = (cursor + left).replace(tzinfo=tz)
-                    return WorkingDaysResult(due.astimezone(UTC), tuple(sorted(uncovered)))
-                left -= closing - cursor
-            day += _DAY
-            cursor = datetime.combine(day, hours.start)
+        day = local.date()
+        opening, closing = datetime.combine(day, hours.start), datetime.combine(day, hours.end)
+        uncovered = () if day.year in self.covered_years else (day.year,)
+        left = duration
+        if local < closing and self.is_working_day(day):
+            cursor = max(local, opening)
+            if left <= closing - cursor:  # the common case: due the same day
+                return WorkingDaysResult((cursor + left).replace(tzinfo=tz).astimezone(UTC),
+                                         uncovered)
+            left -= closing - cursor
+        # Whole working days follow, each ``span`` long: the deadline falls on the k-th working
+        # day after this one (found in the memoised day count, not by walking the days), at
+        # what is left after k - 1 full days; a remainder of exactly a day ends at closing.
+        span = closing - opening
+        k = max(1, -(-left // span))
+        target, counted = self._nth_working_date(day, k)
+        due = datetime.combine(target, hours.start) + (left - (k - 1) * span)
+        years = tuple(sorted({*uncovered, *counted}))
+        return WorkingDaysResult(due.replace(tzinfo=tz).astimezone(UTC), years)
 
 
 def _read_days(path: StrPath) -> list[tuple[date, str]]:
