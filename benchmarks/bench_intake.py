@@ -295,7 +295,7 @@ def _gunicorn() -> str:
 
 @contextmanager
 def server(command: list[str], env: dict[str, str], port: int, log: Path,
-           cwd: Path = ROOT) -> Iterator[None]:
+           cwd: Path = ROOT) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("wb") as sink:
         process = subprocess.Popen(command, cwd=cwd, env=env, stdout=sink, stderr=sink,
                                    start_new_session=True)
@@ -306,7 +306,7 @@ def server(command: list[str], env: dict[str, str], port: int, log: Path,
             print(log.read_text(errors="replace")[-4000:], file=sys.stderr)  # why it died
             raise
         try:
-            yield
+            yield process
         finally:
             _stop(process)
 
@@ -386,21 +386,27 @@ def run_load(arguments: argparse.Namespace, url: str, key: str, secret: str, tok
     baseline_cmd = [_gunicorn(), "--workers", str(workers), "--bind",
                     f"127.0.0.1:{baseline_port}", "benchmarks.baseline_app:app"]
     path = "/api/v1/contacts"
-    with server(baseline_cmd, env, baseline_port, workdir / "baseline.log"):
+    with server(baseline_cmd, env, baseline_port, workdir / "baseline.log") as served:
         loadgen.saturate("127.0.0.1", baseline_port, path, _baseline_requests(),
                          clients=clients, seconds=3)
+        before = _cpu(served.pid)
         base = loadgen.saturate("127.0.0.1", baseline_port, path, _baseline_requests(),
                                 clients=clients, seconds=seconds)
+        used = {part: _cpu(served.pid)[part] - before[part] for part in before}
     print(f"  baseline (bare Flask + SQLAlchemy insert): {base.summary()}", flush=True)
+    _cpu_per_contact(used, base.ok, "baseline")
     command = _serve_command(workers, senim_port, senim_root)
     print(f"  senim: {' '.join(Path(c).name if i == 0 else c for i, c in enumerate(command))}",
           flush=True)
-    with server(command, senim_env, senim_port, workdir / "senim.log", cwd=senim_root):
+    with server(command, senim_env, senim_port, workdir / "senim.log", cwd=senim_root) as served:
         loadgen.saturate("127.0.0.1", senim_port, path, _senim_requests(token, f"w{run}"),
                          clients=clients, seconds=3)
+        before = _cpu(served.pid)
         full = loadgen.saturate("127.0.0.1", senim_port, path, _senim_requests(token, f"s{run}"),
                                 clients=clients, seconds=seconds)
+        used = {part: _cpu(served.pid)[part] - before[part] for part in before}
         print(f"  senim POST /api/v1/contacts, saturated: {full.summary()}", flush=True)
+        _cpu_per_contact(used, full.ok, "senim")
         paced = loadgen.paced("127.0.0.1", senim_port, path, _senim_requests(token, f"p{run}"),
                               rate=arguments.rate, seconds=arguments.rate_seconds)
         print(f"  senim at {arguments.rate:.0f} contacts/s: {paced.summary()}", flush=True)
@@ -415,6 +421,47 @@ def run_load(arguments: argparse.Namespace, url: str, key: str, secret: str, tok
     figure("intake_p50_ms", round(p50, 1), f"at {arguments.rate:.0f}/s", sustained)
     figure("intake_p99_ms", round(p99, 1), f"<= {GOAL_P99_MS:.0f} at {arguments.rate:.0f}/s",
            p99 <= GOAL_P99_MS and sustained)
+
+
+# ---- where the CPU goes --------------------------------------------------------------------------
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _cpu(server_group: int) -> dict[str, float]:
+    """CPU seconds used so far by the server's processes (its process group), PostgreSQL's
+    processes and this one (the load generator), read from /proc (Linux)."""
+    totals = {"senim": 0.0, "postgresql": 0.0}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        name = raw[raw.index("(") + 1:raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2:].split()
+        seconds = (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime
+        if int(fields[2]) == server_group:
+            totals["senim"] += seconds
+        elif name.startswith("postgres"):
+            totals["postgresql"] += seconds
+    times = os.times()
+    totals["load generator"] = times.user + times.system
+    return totals
+
+
+def _cpu_per_contact(used: dict[str, float], contacts: int, who: str) -> None:
+    """Per contact, what each side spent, and the ceiling the cores put on throughput."""
+    if not contacts:
+        return
+    per = {part: seconds / contacts * 1000 for part, seconds in used.items()}
+    total = sum(per.values())
+    shares = ", ".join(f"{part} {ms:.1f} ms" for part, ms in per.items())
+    cores = os.cpu_count() or 1
+    print(f"  {who}: CPU per contact: {shares}; {total:.1f} ms in all, so {cores} cores allow at most "
+          f"{cores * 1000 / total:.0f} contacts/s", flush=True)
+    figure(f"intake_cpu_ms_per_contact_{who}", round(total, 2), "-", True)
 
 
 # ---- pages ------------------------------------------------------------------------------------------
