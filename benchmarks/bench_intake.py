@@ -100,7 +100,7 @@ def server_url() -> Any:
 
 
 @contextmanager
-def bench_database(keep: bool) -> Iterator[tuple[str, bool]]:
+def bench_database(keep: bool, name: str = DATABASE) -> Iterator[tuple[str, bool]]:
     """(URL, whether it is the shared dataset)."""
     shared = os.environ.get("SENIM_BENCH_DATASET_URL")
     if shared:
@@ -112,14 +112,14 @@ def bench_database(keep: bool) -> Iterator[tuple[str, bool]]:
     url = server_url()
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{DATABASE}"'))
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield url.set(database=DATABASE).render_as_string(hide_password=False), False
+        yield url.set(database=name).render_as_string(hide_password=False), False
     finally:
         if not keep:
             with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 
@@ -592,7 +592,9 @@ def main() -> None:
     parser.add_argument("--rate-seconds", type=float, default=20.0)
     parser.add_argument("--runs", type=int, default=30, help="timed runs per page")
     parser.add_argument("--port-base", type=int, default=5131)
-    parser.add_argument("--keep", action="store_true", help=f"keep the {DATABASE} database")
+    parser.add_argument("--database", default=DATABASE,
+                        help="the database seeded here (without SENIM_BENCH_DATASET_URL)")
+    parser.add_argument("--keep", action="store_true", help="keep the database seeded here")
     parser.add_argument("--skip-load", action="store_true", help="pages and weight only")
     parser.add_argument("--skip-pages", action="store_true", help="intake under load only")
     parser.add_argument("--senim-root", type=Path, default=ROOT,
@@ -605,7 +607,7 @@ def main() -> None:
 
     logging.getLogger("referrals.handoffs.notify").setLevel(logging.WARNING)
     key, secret = master_key(), secrets.token_urlsafe(32)
-    with tempfile.TemporaryDirectory() as tmp, bench_database(arguments.keep) as (url, shared):
+    with tempfile.TemporaryDirectory() as tmp, bench_database(arguments.keep, arguments.database) as (url, shared):
         workdir = Path(tmp)
         print(f"database: {make_url(url).database}"
               f"{' (the shared dataset)' if shared else ' (seeded here)'}", flush=True)
