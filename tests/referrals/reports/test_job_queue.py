@@ -47,6 +47,7 @@ def test_a_deferred_export_is_run_by_a_worker(app: Flask, seeded: Seed, create_u
     assert "job queue tables" in result.output
     supervisor = create_user("supervisor")
     job = exports.request_report_export(supervisor, None, ReportPeriod(2026), "csv", "ru")
+    db.session.commit()  # where the request that asked for it would end
     exports.start(job)  # deferred: nothing ran in this process
     db.session.expire_all()
     assert db.session.get(ExportJob, job.id).status == "queued"  # type: ignore[union-attr]
