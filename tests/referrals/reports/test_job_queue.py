@@ -80,6 +80,7 @@ def test_stale_months_are_recomputed_by_one_queued_job(app: Flask, seeded: Seed,
     tz = app.config["SENIM"].tz
     october = ReportPeriod(2026, 10)
     indicators.build(None, october, clock.now(), tz)  # computed now (inline config)
+    db.session.commit()  # where the request that showed the report would end
     monkeypatch.setitem(app.config, "SENIM", app.config["SENIM"].with_overrides(jobs="procrastinate"))
     clock.advance(aggregate.FRESH_FOR + timedelta(minutes=1))
     first = db.session.get(ReportMonth, october.first_month).computed_at  # type: ignore[union-attr]
