@@ -187,8 +187,8 @@ def commits_outside_the_request_end() -> Iterator[list[str]]:
     found: list[str] = []
 
     def guard(session: Session) -> None:
-        if not has_request_context():
-            return
+        if not has_request_context() or session.in_nested_transaction():
+            return  # not a request, or a savepoint's release (begin_nested), not a commit
         frames = inspect.stack(context=0)
         if any(frame.filename.endswith("core/transactions.py") for frame in frames):
             return
