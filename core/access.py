@@ -83,8 +83,8 @@ def _authenticate_page() -> Response | None:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     session["seen_at"] = utcnow().isoformat()
     row = g.get("user_session")
-    if row is not None and sessions.touch(row):
-        db.session.commit()
+    if row is not None:
+        sessions.touch(row)
     if current_user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ALLOWED:
         return redirect(url_for("auth.password"))
     g.user = current_user._get_current_object()
@@ -113,9 +113,9 @@ def _gate() -> Response | None:
         return refused
     user: User = g.user
     if not permissions.may_reach(user.role, endpoint):
-        audit.record("permission.denied", object_type="endpoint", object_id=endpoint,
-                     actor=user)
-        db.session.commit()
+        # Kept although the request rolls back (403): in its own short transaction, after it.
+        audit.record_kept("permission.denied", object_type="endpoint", object_id=endpoint,
+                          actor=user)
         if wants_json():
             return api_error_response(403, "your role may not use this endpoint")
         return _forbidden_page()
@@ -126,12 +126,15 @@ def note_denied(object_type: str, object_id: str) -> None:
     """Record an attempt on an object that exists but is not the user's (security.md §3). The
     caller still answers 404, the same as for an absent object, so nothing leaks to the client;
     walking ids across regions or agencies leaves a trace for the auditors. An id longer than
-    any real one (a hostile request) is recorded as absent rather than refused by the trail."""
+    any real one (a hostile request) is recorded as absent rather than refused by the trail.
+
+    The entry is kept (``audit.record_kept``): the 404 rolls the request back, and the entry
+    goes in afterwards in a short transaction of its own; it neither commits nor loses what
+    the caller has pending."""
     fits = len(object_id) <= audit.OBJECT_ID_LENGTH
-    audit.record("permission.denied", object_type=object_type,
-                 object_id=object_id if fits else None, actor=g.get("user"),
-                 details=None if fits else {"object_id": "too long"})
-    db.session.commit()
+    audit.record_kept("permission.denied", object_type=object_type,
+                      object_id=object_id if fits else None, actor=g.get("user"),
+                      details=None if fits else {"object_id": "too long"})
 
 
 def _forbidden_page() -> Response:

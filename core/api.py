@@ -13,16 +13,18 @@ import functools
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from flask import Blueprint, Flask, g, jsonify, request
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import Select, and_, or_, update
 from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.wrappers import Response
 
+from core import transactions
 from core.clock import utcnow
 from core.errors import ApiError
 from core.extensions import csrf, db
@@ -96,10 +98,18 @@ def authenticate_bearer() -> User | None:
     if found is None or not found.usable_at(now):
         return None
     if found.last_used_at is None or now - found.last_used_at > LAST_USED_RESOLUTION:
-        found.last_used_at = now
-        db.session.commit()  # a write per minute per token at most, not one per request
+        _note_use(found, now)
     g.api_token_id = found.id
     return found.user
+
+
+def _note_use(token: ApiToken, now: datetime) -> None:
+    """A write per minute per token at most, not one per request, and whatever the request's
+    answer (a token used only for refused calls is in use): ``transactions.regardless``."""
+    token_id = token.id
+    set_committed_value(token, "last_used_at", now)  # seen now, without a flush of its own
+    transactions.regardless(lambda: db.session.execute(
+        update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)))
 
 
 # ---- request bodies ------------------------------------------------------------------------------
@@ -344,7 +354,6 @@ def audit_verify() -> Response:
         raise ApiError(422, "full must be 0 or 1", {"full": "must be 0 or 1"})
     result = audit.verify() if full == "1" else audit.verify_incremental()
     audit.record("audit.verified", details={"ok": result.ok, "full": full == "1"})
-    db.session.commit()
     if result.ok:
         return jsonify({"ok": True, "entries": result.entries, "verified_from": result.verified_from})
     return jsonify({"ok": False, "first_bad": result.first_bad})

@@ -24,6 +24,7 @@ from core import (
     i18n,
     request_log,
     templating,
+    transactions,
 )
 from core.clock import Clock, SystemClock
 from core.config import PROJECT_ROOT, Config, ConfigError
@@ -59,6 +60,7 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> F
                     "(run one worker per host, or set SENIM_REDIS_URL)")
     app.extensions["senim.clock"] = clock or SystemClock()
     _init_extensions(app)
+    transactions.init_app(app)  # first: its after_request runs last, ending the transaction
     encryption.init_app(app)
     if config.check_database:
         _check_database(app, config)

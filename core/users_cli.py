@@ -7,7 +7,6 @@ import sys
 import click
 from flask.cli import with_appcontext
 
-from core import audit
 from core.extensions import db
 from core.models import User
 from core.roles import Role
@@ -43,12 +42,11 @@ def create(username: str, role: str, agency: str | None, region: str | None,
         unit = find_unit(Role(role), agency=agency, region=region, district=district,
                          unit_id=unit_id)
         user = create_user(username, display_name or username, Role(role), password,
-                           unit=unit, region=region)
+                           unit=unit, region=region, actor=None, via="cli")
     except UserError as error:
         db.session.rollback()
         raise click.ClickException(str(error)) from None
-    audit.record("user.created", object_type="user", object_id=user.id, actor=None)
-    db.session.commit()
+    db.session.commit()  # the command is its own request: it commits where it ends
     click.echo(f"created {user.username} ({user.role})")
 
 

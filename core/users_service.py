@@ -1,4 +1,5 @@
-"""Creating users and resolving their unit: one place for the CLI, the admin pages and the demo."""
+"""Creating users and resolving their unit, issuing tokens, disabling and enabling accounts: one
+audited place for the CLI and the admin pages (and, unaudited, the demo)."""
 
 from __future__ import annotations
 
@@ -68,7 +69,24 @@ def find_unit(role: Role, *, agency: str | None = None, region: str | None = Non
 
 
 def create_user(username: str, display_name: str, role: Role, password: str, *,
-                unit: AgencyUnit | None = None, region: str | None = None) -> User:
+                unit: AgencyUnit | None = None, region: str | None = None,
+                actor: User | None, via: str, must_change_password: bool = False) -> User:
+    """The one audited way to create an account: the admin page (a temporary password the
+    user must change, ``must_change_password``) and ``senim users create`` (a password the
+    person typed on the server) both come here. ``actor`` is who asked (None: the command
+    line), ``via`` where ("web" or "cli"). The entry names the assignment's codes, never the
+    display name or the password. The caller's request (or command) commits."""
+    user = add_user(username, display_name, role, password, unit=unit, region=region)
+    user.must_change_password = must_change_password
+    audit.record("user.created", object_type="user", object_id=user.id, actor=actor,
+                 details={"role": user.role, "unit": user.unit_id, "region": user.region,
+                          "via": via})
+    return user
+
+
+def add_user(username: str, display_name: str, role: Role, password: str, *,
+             unit: AgencyUnit | None = None, region: str | None = None) -> User:
+    """A new account, checked but not audited: use :func:`create_user` outside the demo."""
     username = username.strip()
     if not username or len(username) > 64:
         raise UserError("the username must have 1 to 64 characters")

@@ -20,7 +20,6 @@ from core.api import (
     operation,
     page_limit,
 )
-from core.encryption import decrypted_fields, reset_decrypted_fields
 from core.errors import ApiError
 from core.extensions import db
 from core.models import User
@@ -110,11 +109,8 @@ def _caseless_region(contact: Contact) -> str | None:
 def get_contact(contact_id: str) -> Response:
     user: User = g.user
     contact = _visible_contact(contact_id, user)
-    reset_decrypted_fields()
-    body = contact_json(contact, viewer_field_view(user, contact.case))
-    audit.record("contact.viewed", object_type="contact", object_id=contact.id,
-                 fields=decrypted_fields())
-    db.session.commit()
+    with audit.reading("contact.viewed", "contact", contact.id):
+        body = contact_json(contact, viewer_field_view(user, contact.case))
     return jsonify(body)
 
 
@@ -132,10 +128,8 @@ def visible_case(case_id: str, user: User) -> Case:
 def get_case(case_id: str) -> Response:
     user: User = g.user
     case = visible_case(case_id, user)
-    reset_decrypted_fields()
-    body = case_json(case, user)
-    audit.record("case.viewed", object_type="case", object_id=case.id, fields=decrypted_fields())
-    db.session.commit()
+    with audit.reading("case.viewed", "case", case.id):
+        body = case_json(case, user)
     return jsonify(body)
 
 
@@ -195,15 +189,14 @@ def _search(source: Mapping[str, Any], limit: int, cursor: str | None) -> Respon
                                   region=source.get("region") or None,
                                   start=_date_arg("from", source), end=_date_arg("to", source))
     q = str(source.get("q") or "").strip()
-    reset_decrypted_fields()  # the entry covers the candidates decrypted and discarded, too
-    items, next_cursor = _search_page(query, q, limit, cursor)
-    view_items = [{"id": c.id, "number": c.number, "status": c.status, "urgency": c.urgency,
-                   "region": c.region, "district": c.district,
-                   "opened_at": iso(c.opened_at)} for c in items]
-    audit.record("case.search", object_type="case", fields=decrypted_fields(),
-                 details={"kind": queries.search_kind(q) if q else "none",
-                          "results": len(view_items)})
-    db.session.commit()
+    # the entry covers the candidates decrypted and discarded, too
+    with audit.reading("case.search", "case") as read:
+        items, next_cursor = _search_page(query, q, limit, cursor)
+        view_items = [{"id": c.id, "number": c.number, "status": c.status, "urgency": c.urgency,
+                       "region": c.region, "district": c.district,
+                       "opened_at": iso(c.opened_at)} for c in items]
+        read.details = {"kind": queries.search_kind(q) if q else "none",
+                        "results": len(view_items)}
     return jsonify({"items": view_items, "next_cursor": next_cursor})
 
 

@@ -245,6 +245,11 @@ def submit_contact(data: Any, actor: User, *, idempotency_key: str | None = None
     whole body); the form leaves out what the server adds itself, such as the end time.
     ``before_commit`` runs in the same transaction once the contact exists (an anonymous text
     report links itself to the new case there, so both commit or neither does).
+
+    Nothing here commits: the request commits where it ends (core/transactions.py), with the
+    objects as flushed here, so building the response reads nothing back. The one commit left
+    is the case-number counter's on PostgreSQL (``next_case_number``), on a connection of its
+    own.
     """
     now = now or utcnow()
     digest = request_hash(data if fingerprint is None else fingerprint)
@@ -259,32 +264,25 @@ def _submit(data: Any, actor: User, now: datetime, idempotency_key: str | None,
             digest: str, before_commit: Callable[[Submission], None] | None) -> Submission:
     valid = validate_contact(data, actor, now)
     try:
-        with audit.batched():  # the entries go in last, so the append lock is held briefly
+        # The entries go in last, so the append lock is held only from there to the commit.
+        with audit.batched():
             submission = _store(valid, actor, now, idempotency_key, digest)
             db.session.flush()
         if before_commit is not None:
             before_commit(submission)
-        _commit_keeping_state()
+            db.session.flush()  # its writes, earlier than the commit would send them: not more
     except IntegrityError:
-        # A double click that raced us: the other request committed the same key first.
+        # A double click that raced us: the other request committed the same key first (the
+        # unique key refuses our INSERT at the flush above, which waits for that commit on
+        # PostgreSQL). The submission is the request's only work so far, so rolling the whole
+        # transaction back loses nothing else; a savepoint would cost two statements on every
+        # submission to save one rare retry.
         db.session.rollback()
         existing = _replayed(actor, idempotency_key, digest)
         if existing is None:
             raise
         return Submission(existing, created=False)
     return submission
-
-
-def _commit_keeping_state() -> None:
-    """Commit without expiring what was just written: the response is built from these
-    objects, and reading back the contact, case, decision and every referral with its events
-    would cost as many queries again. They hold exactly what was flushed and committed."""
-    session = db.session()
-    expire, session.expire_on_commit = session.expire_on_commit, False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = expire
 
 
 def _store(valid: ValidContact, actor: User, now: datetime, key: str | None,
@@ -348,6 +346,10 @@ def next_case_number(now: datetime) -> str:
         # making every concurrent submission wait until this one commits. Its commit need not
         # wait for the disk: the submission's own commit flushes the log up to and past it, so
         # a number can only be lost (a gap) together with a submission that never committed.
+        # This is the one commit left outside a request's end (issue 15), and deliberately so:
+        # it commits nothing of the request (another connection), and made at the request's end
+        # it would serialise all submissions on one row. SQLite has one writer anyway, so there
+        # the counter goes with the request's transaction.
         with db.engine.connect() as connection:
             connection.execute(text("SET LOCAL synchronous_commit TO OFF"))
             allocated = _allocate_postgresql(connection, name)

@@ -123,7 +123,6 @@ def new_contact() -> Response | tuple[str, int]:
         return _render_form(FormState.from_form(request.form), preview)
     if action == "draft":
         draft = drafts.save_draft(user, request.form.get("draft_id"), dict(request.form.lists()))
-        db.session.commit()
         if draft is None:  # this form was already submitted: nothing left to keep
             return redirect(url_for("intake.new_contact"))
         flash(_("The draft is saved."), "info")
@@ -138,13 +137,10 @@ def _from_text_report(user: User, report_id: str) -> FormState:
     report = text_service.visible_report(report_id, user)
     if report is None or report.contact_id is not None:
         abort(404)
-    reset_decrypted_fields()
-    flat, lists = _dotted(text_service.contact_prefill(report))
+    with audit.reading("text_report.viewed", "text_report", report.id):
+        flat, lists = _dotted(text_service.contact_prefill(report))
     flat["caller.callback_consent"] = "on" if flat.get("caller.callback_consent") else ""
     flat["text_report_id"] = report.id
-    audit.record("text_report.viewed", object_type="text_report", object_id=report.id,
-                 fields=decrypted_fields())
-    db.session.commit()
     return FormState(flat, lists, {})
 
 
@@ -179,7 +175,6 @@ def _submit(user: User, data: dict[str, Any], lang: str) -> Response | tuple[str
         return redirect(url_for("intake.new_contact"))
     drafts.finish_draft(user, request.form.get("draft_id"), submission.contact.id,
                         request.form.get("form_token"))
-    db.session.commit()
     contact = submission.contact
     if contact.case_id is None:
         flash(_("The contact is recorded."), "info")
@@ -209,7 +204,6 @@ def autosave() -> Response:
         draft = drafts.save_draft(user, request.form.get("draft_id"), dict(request.form.lists()))
     except ValueError:
         return jsonify({"error": {"code": "too_large", "message": "draft too large"}}), 413  # type: ignore[return-value]
-    db.session.commit()
     if draft is None:
         return jsonify({"draft_id": None, "submitted": True})
     return jsonify({"draft_id": draft.id, "saved_at": draft.updated_at.isoformat()})
@@ -222,7 +216,6 @@ def discard_draft(draft_id: str) -> Response:
     if loaded is None:
         abort(404)
     db.session.delete(loaded[0])
-    db.session.commit()
     flash(_("The draft is discarded."), "info")
     return redirect(url_for("core.home"))
 
@@ -234,17 +227,15 @@ def lookup() -> Response:
     user: User = g.user
     phone, iin = (request.form.get("phone") or "").strip()[:40], (request.form.get("iin") or "").strip()[:40]
     found: dict[str, Case] = {}
-    reset_decrypted_fields()
-    if phone:
-        _lookup_into(found, user, phone, "phone")
-    if iin:
-        _lookup_into(found, user, iin, "iin")
-    items = [{"id": c.id, "number": c.number, "status": c.status, "urgency": c.urgency,
-              "opened_at": c.opened_at.isoformat(),
-              "url": url_for("intake.case_page", case_id=c.id)} for c in found.values()]
-    audit.record("case.lookup", object_type="case", fields=decrypted_fields(),
-                 details={"by_phone": bool(phone), "by_iin": bool(iin), "results": len(items)})
-    db.session.commit()
+    with audit.reading("case.lookup", "case") as read:
+        if phone:
+            _lookup_into(found, user, phone, "phone")
+        if iin:
+            _lookup_into(found, user, iin, "iin")
+        items = [{"id": c.id, "number": c.number, "status": c.status, "urgency": c.urgency,
+                  "opened_at": c.opened_at.isoformat(),
+                  "url": url_for("intake.case_page", case_id=c.id)} for c in found.values()]
+        read.details = {"by_phone": bool(phone), "by_iin": bool(iin), "results": len(items)}
     return jsonify({"items": items[:10]})
 
 
@@ -283,13 +274,11 @@ def case_page(case_id: str) -> str:
     user: User = g.user
     case = visible_case_or_404(case_id, user)
     _load_timeline(case)
-    reset_decrypted_fields()
-    view = viewer_field_view(user, case)
-    html = render_template("intake/case.html", case=case, view=view,
-                           can_edit=permissions.can_edit_case(user, case),
-                           text_reports=_case_text_reports(user, case))
-    audit.record("case.viewed", object_type="case", object_id=case.id, fields=decrypted_fields())
-    db.session.commit()
+    with audit.reading("case.viewed", "case", case.id):
+        view = viewer_field_view(user, case)
+        html = render_template("intake/case.html", case=case, view=view,
+                               can_edit=permissions.can_edit_case(user, case),
+                               text_reports=_case_text_reports(user, case))
     return html
 
 
@@ -323,15 +312,13 @@ def cases() -> str:
         query, kind = queries.apply_search(query, q)
     rows = db.session.scalars(query.order_by(Case.opened_at.desc(), Case.id.desc())
                               .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1))
-    reset_decrypted_fields()
-    found = [c for c in rows if not q or queries.matches(c, q, kind)]
-    filters = {"q": q, "status": status, "region": region,
-               "from": days["from"][0], "to": days["to"][0]}
-    html = render_template("intake/cases.html", cases=found[:PAGE_SIZE], filters=filters,
-                           page=page, has_next=len(found) > PAGE_SIZE)
-    audit.record("case.search", object_type="case", fields=decrypted_fields(),
-                 details={"kind": kind or "none", "results": len(found[:PAGE_SIZE])})
-    db.session.commit()
+    with audit.reading("case.search", "case") as read:
+        found = [c for c in rows if not q or queries.matches(c, q, kind)]
+        filters = {"q": q, "status": status, "region": region,
+                   "from": days["from"][0], "to": days["to"][0]}
+        html = render_template("intake/cases.html", cases=found[:PAGE_SIZE], filters=filters,
+                               page=page, has_next=len(found) > PAGE_SIZE)
+        read.details = {"kind": kind or "none", "results": len(found[:PAGE_SIZE])}
     return html
 
 
@@ -401,7 +388,6 @@ def correct_case(case_id: str) -> Response | tuple[str, int] | str:
     except corrections.CorrectionInvalid as error:
         db.session.rollback()
         return _render_correction(case, FormState.from_form(request.form, error.fields), None, 422)
-    db.session.commit()
     if correction is None:
         flash(_("Nothing was changed."), "info")
         return redirect(url_for("intake.case_page", case_id=case.id))
@@ -419,9 +405,12 @@ def _render_correction(case: Case, state: FormState, difference: Any, status: in
     html = render_template("intake/correct.html", case=case, state=state, difference=difference,
                            history=corrections.history(case), algorithm=routing().algorithm(),
                            lang=current_language())
-    # the form shows the case's current values and the history of earlier ones: a case view
-    audit.record("case.viewed", object_type="case", object_id=case.id, fields=decrypted_fields())
-    db.session.commit()
+    # the form shows the case's current values and the history of earlier ones: a case view.
+    # Its fields are counted from correct_case on (the correction decrypts them too), so this is
+    # the end of a reading begun there, not an ``audit.reading`` block of its own; kept, as a
+    # refused correction (422) rolls back but was shown.
+    audit.record_kept("case.viewed", object_type="case", object_id=case.id,
+                      fields=decrypted_fields())
     return html, status
 
 
@@ -434,6 +423,5 @@ def apply_routing(case_id: str) -> Response:
     if not permissions.can_edit_case(user, case):
         abort(403)
     created = corrections.apply_difference(case, request.form.getlist("service"), user, utcnow())
-    db.session.commit()
     flash(_("%(count)s new referrals were created.", count=created), "info")
     return redirect(url_for("intake.case_page", case_id=case.id))

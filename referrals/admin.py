@@ -334,7 +334,6 @@ def publish() -> Any:
         row = routing_service.publish(text, form.reason.data or "", g.user)
     except PublishRefused as refusal:
         return _render_diff(candidate, form, 422, error=refusal_text(refusal))
-    db.session.commit()
     flash(_("Version %(version)s is published and routes every new contact.",
             version=row.version), "info")
     return redirect(url_for("routing_admin.algorithm"))
@@ -381,7 +380,6 @@ def _add_day_off(form: DayOffForm) -> Response | None:
     except DayOffRefused as refusal:
         form.day.errors = [str(DAY_OFF_REFUSALS[refusal.code]) % refusal.params]
         return None
-    db.session.commit()
     if kind == WORKING_DAY:
         flash(_("The working day is added; deadlines computed from now on count it."), "info")
     else:
@@ -567,7 +565,6 @@ def new_unit() -> Any:
     except UnitRefused as refusal:
         _show_refusal(form, refusal)
         return _render_unit_form(form, algorithm, None, 422)
-    db.session.commit()
     flash(_("The unit “%(name)s” is added.", name=unit.name(current_language())), "info")
     return redirect(url_for("routing_admin.units", region=unit.region, agency=unit.agency))
 
@@ -595,7 +592,6 @@ def edit_unit(unit_id: str) -> Any:
     except UnitRefused as refusal:
         _show_refusal(form, refusal)
         return _render_unit_form(form, algorithm, unit, 422)
-    db.session.commit()
     flash(_("The unit “%(name)s” is saved.", name=unit.name(current_language())), "info")
     return redirect(url_for("routing_admin.units", region=unit.region, agency=unit.agency))
 
@@ -610,7 +606,6 @@ def deactivate_unit(unit_id: str) -> Any:
     form = ConfirmForm()
     if form.validate_on_submit():
         directory.deactivate_unit(unit)
-        db.session.commit()
         flash(_("The unit “%(name)s” is deactivated: it receives no new referrals.",
                 name=unit.name(current_language())), "info")
         return redirect(url_for("routing_admin.units", region=unit.region, agency=unit.agency))
@@ -629,7 +624,6 @@ def activate_unit(unit_id: str) -> Response:
     except UnitRefused as refusal:
         flash(" ".join(refusal.errors.values()), "error")
     else:
-        db.session.commit()
         flash(_("The unit “%(name)s” is active again.", name=unit.name(current_language())),
               "info")
     return redirect(url_for("routing_admin.units", region=unit.region, agency=unit.agency))

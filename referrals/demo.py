@@ -21,7 +21,7 @@ from core import reference
 from core.extensions import db
 from core.models import AgencyUnit, User
 from core.roles import Role
-from core.users_service import create_user
+from core.users_service import add_user
 from referrals.directory import services_by_agency
 
 DISTRICT_AGENCIES = ("police", "education", "commission")
@@ -124,8 +124,8 @@ def load_users() -> list[tuple[DemoUser, str]]:
         if db.session.scalar(select(User.id).where(User.username == person.username)):
             continue
         password = secrets.token_urlsafe(12)
-        create_user(person.username, person.display_name, person.role, password,
-                    unit=_unit_for(person))
+        add_user(person.username, person.display_name, person.role, password,
+                 unit=_unit_for(person))
         created.append((person, password))
     return created
 

@@ -237,15 +237,12 @@ def new_user() -> str | tuple[str, int]:
     temporary = temporary_password()
     try:
         user = create_user(form.username.data or "", form.display_name.data or "", form.role_value,
-                           temporary, unit=chosen_unit(form), region=form.region.data or None)
+                           temporary, unit=chosen_unit(form), region=form.region.data or None,
+                           actor=g.user, via="web", must_change_password=True)
     except (UserError, IntegrityError):  # a race for the username, or a rule of the service
         db.session.rollback()
         add_error(form.username, _("The account could not be created. Check the fields and try again."))
         return render_template("core/admin/user_new.html", form=form), 422
-    user.must_change_password = True
-    audit.record("user.created", object_type="user", object_id=user.id,
-                 details=assignment_details(user))
-    db.session.commit()
     return render_template("core/admin/password_issued.html", user=user, password=temporary,
                            created=True)
 
@@ -297,7 +294,6 @@ def _save_assignment(user: User, form: EditUserForm) -> None:
     audit.record("user.updated", object_type="user", object_id=user.id, details={
         "changed": ",".join(sorted(changed)), **assignment_details(user),
         "sessions_ended": sessions_ended})
-    db.session.commit()
     flash(_("The account of %(username)s is saved.", username=user.username), "info")
     if sessions_ended:
         flash(_("Their sessions have ended: they must sign in again."), "info")
@@ -355,8 +351,7 @@ def disable_user(user_id: str) -> Response:
     refused = _refused_for_self(user)
     if refused is not None:
         return refused
-    if users_service.disable_user(user, actor=g.user, via="web"):
-        db.session.commit()
+    users_service.disable_user(user, actor=g.user, via="web")
     flash(_("The account of %(username)s is disabled; its sessions have ended and its tokens "
             "are revoked.",
             username=user.username), "info")
@@ -366,8 +361,7 @@ def disable_user(user_id: str) -> Response:
 @bp.post("/users/<user_id>/enable")
 def enable_user(user_id: str) -> Response:
     user = get_or_404(User, user_id)
-    if users_service.enable_user(user, actor=g.user, via="web"):
-        db.session.commit()
+    users_service.enable_user(user, actor=g.user, via="web")
     flash(_("The account of %(username)s is enabled.", username=user.username), "info")
     return back_to(user)
 
@@ -395,7 +389,6 @@ def reset_second_factor(user_id: str) -> Response:
         return refused
     auth_service.reset_second_factor(user)
     audit.record("user.second_factor_reset", object_type="user", object_id=user.id)
-    db.session.commit()
     flash(_("The second factor of %(username)s is reset. They set it up again at their next "
             "sign-in.", username=user.username), "info")
     return back_to(user)
@@ -425,7 +418,6 @@ def reset_password(user_id: str) -> Response | str:
     temporary = temporary_password()
     auth_service.reset_password(user, temporary)
     audit.record("user.password_reset", object_type="user", object_id=user.id)
-    db.session.commit()
     return render_template("core/admin/password_issued.html", user=user, password=temporary,
                            created=False)
 
@@ -457,7 +449,6 @@ def new_token() -> str | tuple[str, int]:
     owner: User = g.user
     token, value = create_token(owner, form.name.data or "", form.days.data, actor=owner,
                                 via="web")
-    db.session.commit()
     return render_template("core/admin/token_issued.html", token=token, value=value)
 
 
@@ -483,7 +474,6 @@ def revoke_token(token_id: str) -> Response:
         token.revoked_at = utcnow()
         audit.record("token.revoked", object_type="api_token", object_id=token.id,
                      details={"user": token.user_id})
-        db.session.commit()
     flash(_("The token is revoked."), "info")
     return redirect(url_for("admin.tokens"))
 
@@ -505,7 +495,6 @@ def end_user_session(user_id: str, session_id: str) -> Response:
     if row is None or not sessions.is_live(row, user):
         abort(404)
     sessions.end(row, "admin", actor=g.user)
-    db.session.commit()
     flash(_("The session is ended."), "info")
     return redirect(url_for("admin.user_sessions", user_id=user.id))
 
@@ -514,7 +503,6 @@ def end_user_session(user_id: str, session_id: str) -> Response:
 def end_user_sessions(user_id: str) -> Response:
     user = get_or_404(User, user_id)
     ended = sessions.end_all(user, "admin", actor=g.user)
-    db.session.commit()
     flash(_("Sessions ended: %(count)s.", count=ended), "info")
     return redirect(url_for("admin.user_sessions", user_id=user.id))
 

@@ -10,6 +10,12 @@ rolls back with the change it describes, so a rolled-back action leaves no entry
 Entries name fields, never their values; ``details`` carry small non-personal values only
 (codes, counts, ids).
 
+``record_kept`` is for the entries that must exist even when the request's changes roll back
+(permission denials, failed sign-ins, reads): it appends at the request's end, with its commit
+or in a transaction of its own after its rollback (core/transactions.py). ``reading`` wraps a
+read: ``with audit.reading("case.viewed", "case", case.id): ...`` records one kept entry naming
+the personal fields decrypted inside the block.
+
 How appends stay one linear chain:
 
 - PostgreSQL: ``pg_advisory_xact_lock(APPEND_LOCK_KEY)``, then read the head, then insert at
@@ -45,6 +51,7 @@ import itertools
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC
 from functools import partial
 from pathlib import Path
@@ -56,6 +63,7 @@ from sqlalchemy import Connection, insert, select, text
 # The models package first: it imports core.audit.models, which needs core.models.base, so
 # entering through this package must not leave core.models half-initialised.
 import core.models  # noqa: F401
+from core import transactions
 from core.audit.chain import (
     GENESIS_HASH,
     ROW_COLUMNS,
@@ -83,6 +91,7 @@ from core.audit.models import (
     AuditImmutableError,
 )
 from core.clock import utcnow
+from core.encryption import decrypted_fields, reset_decrypted_fields
 from core.extensions import db
 
 if TYPE_CHECKING:
@@ -97,10 +106,13 @@ __all__ = [
     "AuditValueError",
     "Checkpoint",
     "CheckpointError",
+    "Reading",
     "VerifyResult",
     "batched",
     "checkpoint_store",
+    "reading",
     "record",
+    "record_kept",
     "sign_head",
     "verify",
     "verify_incremental",
@@ -156,6 +168,82 @@ def record(
     An entry made in a request authenticated by an API token names that token in ``details``
     (``api_token``): the actor is the token's owner, and the entry says which credential acted.
     """
+    entry = _entry(action, object_type=object_type, object_id=object_id, reason=reason,
+                   fields=fields, details=details, actor=actor, public=public)
+    batch: list[AuditEntry] | None = db.session.info.get(_BATCH)
+    if batch is not None:
+        batch.append(entry)  # appended, and numbered, when the batch ends
+        return entry
+    _append([entry])
+    return entry
+
+
+def record_kept(
+    action: str,
+    *,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    fields: Sequence[str] = (),
+    details: Mapping[str, DetailValue] | None = None,
+    actor: User | None = None,
+    public: bool = False,
+) -> AuditEntry:
+    """Record an entry that must exist whether or not the request's own changes commit: a
+    permission denial, a failed sign-in, a read (the data was shown even when the request
+    then answers an error status).
+
+    The entry is made now (its time, actor and request are those of this moment) and appended
+    at the end of the request (core/transactions.py ``regardless``): with the request's
+    changes when they commit, else in a short transaction of its own after their rollback. It
+    therefore never commits what the caller has pending, and never waits beside the request
+    for SQLite's write lock or the chain's advisory lock. Outside a request it is appended at
+    once, in the caller's transaction. Validation errors are raised here, at the call.
+    """
+    entry = _entry(action, object_type=object_type, object_id=object_id, reason=None,
+                   fields=fields, details=details, actor=actor, public=public)
+    transactions.regardless(partial(_append_copy, entry))
+    return entry
+
+
+def _append_copy(entry: AuditEntry) -> None:
+    # A fresh row each time: a first attempt that was rolled back (its commit failed) must not
+    # leave its sequence and hashes on the entry appended again after the rollback.
+    _append([AuditEntry(**_row_values(entry))])
+
+
+@dataclass
+class Reading:
+    """What a :func:`reading` block may still say about itself before it ends."""
+
+    object_id: str | None = None
+    details: dict[str, DetailValue] = field(default_factory=dict)
+
+
+@contextmanager
+def reading(action: str, object_type: str, object_id: str | None = None, *,
+            details: Mapping[str, DetailValue] | None = None) -> Iterator[Reading]:
+    """Audit a read: one entry, recorded when the block ends without an error, names every
+    personal field decrypted inside the block (security.md §3: one entry per request and
+    object, listing the fields decrypted for it)::
+
+        with audit.reading("case.viewed", "case", case.id):
+            html = render_template(...)
+
+    The block may set ``object_id`` and ``details`` on the object it gets (a search knows its
+    result count only at the end). The entry is kept (:func:`record_kept`): the page was
+    shown even if the request then rolls back. An error inside the block records nothing,
+    since nothing was shown.
+    """
+    reset_decrypted_fields()
+    read = Reading(object_id=object_id, details=dict(details or {}))
+    yield read
+    record_kept(action, object_type=object_type, object_id=read.object_id,
+                fields=decrypted_fields(), details=read.details or None)
+
+
+def _entry(action: str, *, object_type: str | None, object_id: str | None,
+           reason: str | None, fields: Sequence[str], details: Mapping[str, DetailValue] | None,
+           actor: User | None, public: bool) -> AuditEntry:
     token_id = _api_token_id()
     if token_id is not None:
         details = {**(details or {}), "api_token": token_id}
@@ -169,13 +257,7 @@ def record(
         **_request_context(public),
         "occurred_at": utcnow().astimezone(UTC),
     }
-    entry = AuditEntry(**values)
-    batch: list[AuditEntry] | None = db.session.info.get(_BATCH)
-    if batch is not None:
-        batch.append(entry)  # appended, and numbered, when the batch ends
-        return entry
-    _append([entry])
-    return entry
+    return AuditEntry(**values)
 
 
 @contextmanager

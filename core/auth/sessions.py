@@ -7,9 +7,10 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app, request
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
-from core import audit
+from core import audit, transactions
 from core.clock import utcnow
 from core.extensions import db
 from core.models import User, UserSession
@@ -59,11 +60,19 @@ def find_live(secret: object, user: User) -> UserSession | None:
 
 
 def touch(row: UserSession) -> bool:
-    """Note activity; True when the row changed (the caller commits)."""
+    """Note activity; True when it was noted (at most once per ``SEEN_RESOLUTION``).
+
+    Written whatever the request's answer (``transactions.regardless``): a session used only
+    for requests that are refused or fail is in use all the same, and must not time out."""
     now = utcnow()
     if now - row.last_seen_at < SEEN_RESOLUTION:
         return False
-    row.last_seen_at = now
+    session_id = row.id
+    # The row shows the new time for the rest of the request without becoming dirty: the
+    # UPDATE below is the one write, with the request's commit or after its rollback.
+    set_committed_value(row, "last_seen_at", now)
+    transactions.regardless(lambda: db.session.execute(
+        update(UserSession).where(UserSession.id == session_id).values(last_seen_at=now)))
     return True
 
 

@@ -8,7 +8,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 
+from core import transactions
 from core.clock import utcnow
 from core.extensions import db
 from core.models import LoginThrottle
@@ -24,27 +26,27 @@ def account_key(username: str) -> str:
     return hashlib.sha256(username.strip().casefold().encode()).hexdigest()
 
 
-def _row(username: str, *, lock: bool = False) -> LoginThrottle | None:
+def _row(username: str, *, lock: bool = False, session: Session | None = None) -> LoginThrottle | None:
     query = db.select(LoginThrottle).where(LoginThrottle.account_key == account_key(username))
     if lock:
         query = query.with_for_update()
-    return db.session.scalar(query)
+    return (session or db.session).scalar(query)
 
 
-def _locked_row(username: str, now: datetime) -> LoginThrottle:
+def _locked_row(session: Session, username: str, now: datetime) -> LoginThrottle:
     """The account's row, created if missing, locked until the transaction ends (PostgreSQL:
     FOR UPDATE; SQLite: its single writer). INSERT … ON CONFLICT DO NOTHING lets parallel first
     attempts create it without a unique-key error."""
-    dialect = db.session.get_bind().dialect.name
+    dialect = session.get_bind().dialect.name
     values = {"account_key": account_key(username), "window_started_at": now, "failures": 0}
     if dialect == "postgresql":
-        db.session.execute(pg_insert(LoginThrottle).values(**values).on_conflict_do_nothing())
+        session.execute(pg_insert(LoginThrottle).values(**values).on_conflict_do_nothing())
     elif dialect == "sqlite":
-        db.session.execute(sqlite_insert(LoginThrottle).values(**values).on_conflict_do_nothing())
-    row = _row(username, lock=True)
+        session.execute(sqlite_insert(LoginThrottle).values(**values).on_conflict_do_nothing())
+    row = _row(username, lock=True, session=session)
     if row is None:  # another database: no upsert, but the primary key still guards the count
         row = LoginThrottle(**values)
-        db.session.add(row)
+        session.add(row)
     return row
 
 
@@ -62,20 +64,23 @@ def begin_attempt(username: str) -> bool:
     already sees five in flight and is refused without being evaluated. The attempt that
     reaches ``MAX_FAILURES`` sets the lockout at once; a success clears it
     (:func:`record_success`), a correct password hands its count back (:func:`release`).
-    Commits, to release the row lock before the slow password hash."""
+
+    In a short transaction of its own (``transactions.own_transaction``), committed before
+    this returns: the count must hold whatever the request answers (429 included), other
+    attempts must see it at once, and the row lock must end before the slow password hash.
+    The sign-in views call this before they write anything, as SQLite's single writer needs."""
     now = utcnow()
-    row = _locked_row(username, now)
-    if row.locked_until and now < row.locked_until:
-        db.session.commit()
-        return False
-    if row.locked_until or now - row.window_started_at > WINDOW:
-        row.window_started_at, row.failures, row.locked_until = now, 0, None
-    row.failures += 1
-    if row.failures >= MAX_FAILURES:
-        row.locked_until = now + LOCKOUT
-    db.session.execute(delete(LoginThrottle).where(
-        LoginThrottle.window_started_at < now - FORGET_AFTER))
-    db.session.commit()
+    with transactions.own_transaction() as session:
+        row = _locked_row(session, username, now)
+        if row.locked_until and now < row.locked_until:
+            return False
+        if row.locked_until or now - row.window_started_at > WINDOW:
+            row.window_started_at, row.failures, row.locked_until = now, 0, None
+        row.failures += 1
+        if row.failures >= MAX_FAILURES:
+            row.locked_until = now + LOCKOUT
+        session.execute(delete(LoginThrottle).where(
+            LoginThrottle.window_started_at < now - FORGET_AFTER))
     return True
 
 

@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from core import audit, permissions
+from core import audit, permissions, transactions
 from core.auth import sessions, throttle, totp
 from core.auth.forms import CodeForm, LoginForm, PasswordChangeForm
 from core.auth.service import authenticate, change_password
@@ -56,22 +56,22 @@ def login() -> Response | str | tuple[str, int]:
     user = authenticate(username, form.password.data or "")
     if user is None:
         _failed(username, None)
-        db.session.commit()
         flash(_("The username or password is not correct."), "error")
         return render_template("core/login.html", form=form)
     throttle.release(username)
     _remember_pending(user)
-    db.session.commit()
     step = "auth.second_factor" if user.totp_confirmed_at else "auth.enrol"
     return redirect(url_for(step, next=safe_next(request.args.get("next"))))
 
 
 def _failed(username: str, user: User | None) -> None:
+    """Kept whatever the request answers (``audit.record_kept``), like every security record."""
     locked = throttle.record_failure(username)
-    audit.record("auth.failure", actor=user, object_type="user", object_id=user.id if user else None)
+    audit.record_kept("auth.failure", actor=user, object_type="user",
+                      object_id=user.id if user else None)
     if locked:
-        audit.record("auth.lockout", actor=user, object_type="user",
-                     object_id=user.id if user else None)
+        audit.record_kept("auth.lockout", actor=user, object_type="user",
+                          object_id=user.id if user else None)
 
 
 def _remember_pending(user: User) -> None:
@@ -111,7 +111,6 @@ def second_factor() -> Response | str | tuple[str, int]:
         return _locked_response(form, "core/login_code.html", **context)
     if not totp.verify_and_consume(user, form.code.data or ""):
         _failed(user.username, user)
-        db.session.commit()
         flash(_("The code is not correct or was already used. Wait for the next one."), "error")
         return render_template("core/login_code.html", form=form, **context)
     return _complete_sign_in(user)
@@ -125,7 +124,9 @@ def enrol() -> Response | str | tuple[str, int]:
         return redirect(url_for("auth.login"))
     if not user.totp_secret:
         user.totp_secret = totp.new_secret()
-        db.session.commit()
+        # The page shows this secret's QR code whatever it answers (a 429 included), so the
+        # secret must be the stored one.
+        transactions.commit_despite_error_status()
     form = CodeForm()
     secret = user.totp_secret
     context = {"qr": totp.qr_data_uri(totp.provisioning_uri(user, secret)),
@@ -139,7 +140,6 @@ def enrol() -> Response | str | tuple[str, int]:
             audit.record("auth.totp_enrolled", actor=user, object_type="user", object_id=user.id)
             return _complete_sign_in(user)
         _failed(user.username, user)
-        db.session.commit()
         flash(_("The code is not correct. Check the time on your phone and try again."), "error")
     return render_template("core/login_enrol.html", form=form, **context)
 
@@ -154,7 +154,6 @@ def _demo_code(user: User) -> str | None:
 def _complete_sign_in(user: User) -> Response:
     throttle.record_success(user.username)
     audit.record("auth.success", actor=user, object_type="user", object_id=user.id)
-    db.session.commit()
     start_session(user)
     if user.must_change_password:
         return redirect(url_for("auth.password"))
@@ -169,7 +168,6 @@ def start_session(user: User) -> None:
         session["lang"] = lang
     now = utcnow().isoformat()
     session["sid"] = sessions.start(user)
-    db.session.commit()
     session["started_at"] = now
     session["seen_at"] = now
     session.permanent = True
@@ -187,7 +185,6 @@ def password() -> Response | str:
             form.new.errors = [*form.new.errors, _translate_user_error(error)]
         else:
             audit.record("auth.password_changed", actor=user, object_type="user", object_id=user.id)
-            db.session.commit()
             start_session(user)  # every other session ended with the epoch; keep this one
             flash(_("Your password has been changed."), "info")
             return redirect(url_for("core.home"))
@@ -211,7 +208,6 @@ def logout() -> Response:
         if row is not None:  # the copied cookie must not outlive the sign-out
             row.ended_at, row.end_reason = utcnow(), "logout"
         audit.record("auth.logout", object_type="user", object_id=current_user.id)
-        db.session.commit()
     return _signed_out()
 
 
@@ -250,7 +246,6 @@ def end_my_session(session_id: str) -> Response:
     row = own_live_session(session_id)
     current = g.get("user_session")
     sessions.end(row, "user")
-    db.session.commit()
     if current is not None and row.id == current.id:
         return _signed_out()
     flash(_("The session is ended."), "info")
@@ -260,7 +255,6 @@ def end_my_session(session_id: str) -> Response:
 @bp.post("/account/sessions/end-others")
 def end_my_other_sessions() -> Response:
     ended = sessions.end_all(g.user, "user", keep=g.get("user_session"))
-    db.session.commit()
     flash(_("Sessions ended: %(count)s.", count=ended), "info")
     return redirect(url_for("auth.my_sessions"))
 

@@ -13,7 +13,6 @@ from werkzeug.wrappers import Response
 from core import audit
 from core.api import PAGE_QUERY, operation, paginate
 from core.clock import utcnow
-from core.encryption import decrypted_fields, reset_decrypted_fields
 from core.errors import ApiError
 from core.extensions import db
 from core.models import User
@@ -120,7 +119,6 @@ def public_create_report() -> tuple[Response, int]:
         raise ApiError(422, "some fields are invalid", error.fields) from None
     except IdempotencyConflict as error:
         raise ApiError(409, str(error)) from None
-    db.session.commit()
     return jsonify({"follow_up_code": code}), 201 if report is not None else 200
 
 
@@ -154,7 +152,6 @@ def public_report_message() -> Response:
         raise ApiError(409, "this conversation is closed; call 111") from None
     except TooManyMessages:
         raise ApiError(409, "this conversation is full; call 111") from None
-    db.session.commit()
     return jsonify(service.public_thread(report))
 
 
@@ -198,11 +195,8 @@ def _visible(report_id: str) -> TextReport:
 
 
 def _thread_response(report: TextReport, now: datetime) -> Response:
-    reset_decrypted_fields()
-    body = staff_thread(report, now)
-    audit.record("text_report.viewed", object_type="text_report", object_id=report.id,
-                 fields=decrypted_fields())
-    db.session.commit()
+    with audit.reading("text_report.viewed", "text_report", report.id):
+        body = staff_thread(report, now)
     return jsonify(body)
 
 

@@ -89,7 +89,6 @@ def submit_report(school_token: str) -> tuple[str, int]:
                       errors=error.fields)
     report, code = service.create_report(found.school, new, utcnow())
     urgent = bool(report and report.urgent)
-    db.session.commit()
     return render("code.html", token=school_token, code=code, urgent=urgent)
 
 
@@ -139,7 +138,6 @@ def message(school_token: str) -> tuple[str, int]:
     except (ThreadClosed, TooManyMessages):
         db.session.rollback()
         return _thread_page(school_token, report, code, 409)
-    db.session.commit()
     return _thread_page(school_token, report, code, sent=True)
 
 

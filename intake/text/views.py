@@ -12,7 +12,6 @@ from werkzeug.wrappers import Response
 
 from core import audit, permissions
 from core.clock import utcnow
-from core.encryption import decrypted_fields, reset_decrypted_fields
 from core.extensions import db
 from core.models import User
 from intake.text import service
@@ -64,16 +63,13 @@ def _report_or_404(report_id: str) -> TextReport:
 def report_page(report_id: str) -> str:
     report = _report_or_404(report_id)
     now = utcnow()
-    reset_decrypted_fields()
-    holder = service.claim_holder(report, now)
-    html = render_template(
-        "intake/text/report.html", report=report, now=now, holder=holder,
-        holder_name=_names({holder}).get(holder or "", ""), mine=holder == g.user.id,
-        waiting=service.waiting_seconds(report, now), can_convert=report.contact_id is None,
-        authors=_names({m.author_id for m in report.messages}))
-    audit.record("text_report.viewed", object_type="text_report", object_id=report.id,
-                 fields=decrypted_fields())
-    db.session.commit()
+    with audit.reading("text_report.viewed", "text_report", report.id):
+        holder = service.claim_holder(report, now)
+        html = render_template(
+            "intake/text/report.html", report=report, now=now, holder=holder,
+            holder_name=_names({holder}).get(holder or "", ""), mine=holder == g.user.id,
+            waiting=service.waiting_seconds(report, now), can_convert=report.contact_id is None,
+            authors=_names({m.author_id for m in report.messages}))
     return html
 
 
@@ -90,15 +86,14 @@ def _refusal(error: Exception) -> str:
 
 
 def _attempt(act: Callable[[], object]) -> bool:
-    """Run one of the service's actions and commit it; a refusal (claimed by another operator,
-    closed, an empty answer) is rolled back and said. True when it went through."""
+    """Run one of the service's actions (the request commits it); a refusal (claimed by another
+    operator, closed, an empty answer) is rolled back and said. True when it went through."""
     try:
         act()
     except (ClaimedByOther, ThreadClosed, ReportInvalid) as refused:
-        db.session.rollback()
+        db.session.rollback()  # the page redirects (302): the refused part must not commit
         flash(_refusal(refused), "error")
         return False
-    db.session.commit()
     return True
 
 
@@ -113,7 +108,6 @@ def claim(report_id: str) -> Response:
 def release(report_id: str) -> Response:
     report = _report_or_404(report_id)
     service.release(report, g.user, utcnow())
-    db.session.commit()
     return redirect(url_for("text_reports.queue"))
 
 
@@ -181,7 +175,6 @@ def poster(school_id: str, fmt: str) -> Response:
         posters.poster_png(school, token.token, lang)
     audit.record("school.poster", object_type="school", object_id=school.id,
                  details={"format": fmt, "lang": lang})
-    db.session.commit()
     response = Response(data, mimetype="application/pdf" if fmt == "pdf" else "image/png")
     response.headers["Content-Disposition"] = f'attachment; filename="poster-{lang}.{fmt}"'
     return response
@@ -195,7 +188,6 @@ def rotate(school_id: str) -> Response | str:
     if request.method == "GET":
         return render_template("intake/text/confirm_rotate.html", school=school)
     rotate_token(school, utcnow(), g.user)
-    db.session.commit()
     flash(_("The school has a new code. Print its new posters: the old ones now say that "
             "their code was replaced."), "info")
     return redirect(url_for("text_reports.schools"))

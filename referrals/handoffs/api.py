@@ -14,7 +14,6 @@ from werkzeug.wrappers import Response
 
 from core import audit
 from core.api import PAGE_QUERY, decode_cursor, encode_cursor, operation, page_limit
-from core.encryption import decrypted_fields, reset_decrypted_fields
 from core.errors import ApiError
 from core.extensions import db
 from core.models import User
@@ -89,11 +88,9 @@ def list_referrals() -> Response:
             (*STATES, "open"))})
     query = queries.with_status(queries.referral_scope(user), status)
     rows, cursor = _page(query)
-    reset_decrypted_fields()
-    items = [referral_json(r, user) for r in rows]
-    audit.record("referral.listed", object_type="referral", fields=decrypted_fields(),
-                 details={"status": status or "any", "results": len(items)})
-    db.session.commit()
+    with audit.reading("referral.listed", "referral") as read:
+        items = [referral_json(r, user) for r in rows]
+        read.details = {"status": status or "any", "results": len(items)}
     return jsonify({"items": items, "next_cursor": cursor})
 
 
@@ -131,11 +128,8 @@ def get_referral(referral_id: str) -> Response:
         referral = service.visible_referral(referral_id, user)
     except Refused as error:
         raise _refused(error) from None
-    reset_decrypted_fields()
-    body = referral_json(referral, user)
-    audit.record("referral.viewed", object_type="referral", object_id=referral.id,
-                 fields=decrypted_fields())
-    db.session.commit()
+    with audit.reading("referral.viewed", "referral", referral.id):
+        body = referral_json(referral, user)
     return jsonify(body)
 
 
@@ -152,7 +146,6 @@ def _action_view(action: str) -> Callable[[str], Response]:
         except Refused as error:
             db.session.rollback()
             raise _refused(error) from None
-        db.session.commit()
         return jsonify(referral_json(referral, user))
 
     view.__name__ = view.__qualname__ = f"referral_{action}"

@@ -1,10 +1,10 @@
 """The handoff pages: the agency inbox, the referral page with its actions, the supervisors'
 "to re-route" list, notifications, and closing and reopening a case.
 
-Handlers stay thin: ``service`` decides, audits and notifies; the handler commits once and
-redirects (post/redirect/get). Every page works without JavaScript; ``static/js/inbox.js``
-only keeps the countdowns live. Decline, transfer, complete and override ask for confirmation
-on a second screen before anything happens.
+Handlers stay thin: ``service`` decides, audits and notifies; the handler redirects
+(post/redirect/get) and the request commits once, where it ends (core/transactions.py). Every
+page works without JavaScript; ``static/js/inbox.js`` only keeps the countdowns live. Decline,
+transfer, complete and override ask for confirmation on a second screen before anything happens.
 """
 
 from __future__ import annotations
@@ -18,10 +18,9 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
-from core import audit, permissions
+from core import audit, permissions, transactions
 from core.access import note_denied
 from core.clock import utcnow
-from core.encryption import decrypted_fields, reset_decrypted_fields
 from core.extensions import db
 from core.models import AgencyUnit, User
 from core.roles import HELPLINE_ROLES, Role
@@ -144,24 +143,25 @@ def _render_referral(referral: Referral, user: User, status: int,
                      errors: dict[str, str] | None = None,
                      failed: str | None = None) -> tuple[str, int]:
     case = referral.case
-    reset_decrypted_fields()
-    actions = transitions.allowed_actions(user, referral)
-    html = render_template(
-        "referrals/handoffs/referral.html", referral=referral, case=case,
-        view=viewer_field_view(user, case), now=utcnow(), actions=actions,
-        errors=errors or {}, failed=failed,
-        others=[r for r in case.referrals if r.id != referral.id],
-        events=[(e, _shown_note(e, user))
-                for e in sorted(referral.events, key=lambda e: (e.at, e.id))],
-        codes={"decline": transitions.DECLINE_REASONS, "action": transitions.ACTION_CODES,
-               "outcome": transitions.outcomes_for(referral.agency)},
-        is_helpline=Role(user.role) in HELPLINE_ROLES,
-        **_unit_choices(referral, actions),
-    )
-    audit.record("referral.viewed", object_type="referral", object_id=referral.id,
-                 fields=decrypted_fields(), details={"case": case.id})
+    with audit.reading("referral.viewed", "referral", referral.id, details={"case": case.id}):
+        actions = transitions.allowed_actions(user, referral)
+        html = render_template(
+            "referrals/handoffs/referral.html", referral=referral, case=case,
+            view=viewer_field_view(user, case), now=utcnow(), actions=actions,
+            errors=errors or {}, failed=failed,
+            others=[r for r in case.referrals if r.id != referral.id],
+            events=[(e, _shown_note(e, user))
+                    for e in sorted(referral.events, key=lambda e: (e.at, e.id))],
+            codes={"decline": transitions.DECLINE_REASONS, "action": transitions.ACTION_CODES,
+                   "outcome": transitions.outcomes_for(referral.agency)},
+            is_helpline=Role(user.role) in HELPLINE_ROLES,
+            **_unit_choices(referral, actions),
+        )
     notify.mark_read(user, referral.id)
-    db.session.commit()
+    if status >= 400:
+        # A refused action (409, 422) was rolled back before this page was drawn; what is left
+        # is the page view itself (its notifications marked read), kept like any page view.
+        transactions.commit_despite_error_status()
     return html, status
 
 
@@ -201,7 +201,6 @@ def act(referral_id: str, action: str) -> Response | tuple[str, int]:
     except Refused as error:
         db.session.rollback()
         return _refused(referral_id, user, error, action)
-    db.session.commit()
     flash(_done_message(action), "info")
     return _after_action(referral_id, user)
 
@@ -289,7 +288,6 @@ def notifications() -> str:
 @bp.post("/notifications/read")
 def read_notifications() -> Response:
     notify.mark_read(g.user)
-    db.session.commit()
     flash(_("All notifications are marked as read."), "info")
     return redirect(url_for("handoffs.notifications"))
 
@@ -321,7 +319,6 @@ def close_case(case_id: str) -> Response:
     except Refused as error:
         db.session.rollback()
         return _case_refused(case_id, error)
-    db.session.commit()
     flash(_("The case is closed."), "info")
     return redirect(url_for("intake.case_page", case_id=case_id))
 
@@ -335,7 +332,6 @@ def reopen_case(case_id: str) -> Response:
     except Refused as error:
         db.session.rollback()
         return _case_refused(case_id, error)
-    db.session.commit()
     flash(_("The case is reopened."), "info")
     return redirect(url_for("intake.case_page", case_id=case_id))
 

@@ -10,9 +10,7 @@ from werkzeug.wrappers import Response
 from core import audit
 from core.api import PAGE_QUERY, operation, page_limit
 from core.clock import utcnow
-from core.encryption import decrypted_fields, reset_decrypted_fields
 from core.errors import ApiError
-from core.extensions import db
 from core.models import User
 from core.permissions import (
     RECONCILIATION_READERS,
@@ -145,19 +143,16 @@ def risk_group_register() -> Response:
     assert region is not None  # noqa: S101 - register_view refuses None
     district = district or view.district
     flags = _flags(view)
-    reset_decrypted_fields()
-    counts = risk_group.counts(view, region, district, flags)
-    items: list[dict[str, Any]] = []
-    cursor = None
-    if view.items:
-        entries, cursor = risk_group.entries(view, region, district, flags, limit,
-                                             request.args.get("cursor"))
-        items = [item_json(entry, view) for entry in entries]
-    audit.record("register.risk_group_viewed", object_type="risk_group_register",
-                 object_id=region, fields=decrypted_fields(),
-                 details={"district": district or "", "flags": ",".join(flags),
-                          "items": len(items), "identities": view.identities, "via": "api"})
-    db.session.commit()
+    with audit.reading("register.risk_group_viewed", "risk_group_register", region) as read:
+        counts = risk_group.counts(view, region, district, flags)
+        items: list[dict[str, Any]] = []
+        cursor = None
+        if view.items:
+            entries, cursor = risk_group.entries(view, region, district, flags, limit,
+                                                 request.args.get("cursor"))
+            items = [item_json(entry, view) for entry in entries]
+        read.details = {"district": district or "", "flags": ",".join(flags),
+                        "items": len(items), "identities": view.identities, "via": "api"}
     return jsonify({"region": region, "district": district, "counts": counts.per_flag,
                     "districts": {k or "": v for k, v in counts.per_district.items()},
                     "total": counts.total, "items": items, "next_cursor": cursor})
@@ -188,7 +183,6 @@ def reconciliation_act() -> Response:
     except service.NotVisible:
         raise _not_found() from None
     service.audit_act_view(act, "api")
-    db.session.commit()
     return jsonify(act_json(act))
 
 

@@ -108,7 +108,6 @@ def sign(user: User, region: str | None, month: date, now: datetime) -> Act:
     audit.record("reconciliation.signed", object_type="reconciliation_act",
                  object_id=f"{act.region}/{act.month}", actor=user,
                  details={"agency": unit.agency, "cases": len(content), "digest": row.digest})
-    db.session.commit()
     act.signoffs = reconciliation.signoffs(act.region, act.month, content)
     return act
 

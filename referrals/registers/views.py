@@ -14,7 +14,6 @@ from werkzeug.wrappers import Response
 from core import audit
 from core.access import note_denied
 from core.clock import utcnow
-from core.encryption import decrypted_fields, reset_decrypted_fields
 from core.extensions import db
 from core.models import User
 from core.permissions import (
@@ -78,22 +77,19 @@ def risk_group() -> str:
     flags = [f for f in request.args.getlist("flag") if f in RISK_FLAGS]
     if any(f in view.hidden_flags for f in flags):
         abort(404)
-    reset_decrypted_fields()
-    counts = register.counts(view, region, district, flags)
-    entries: list[register.Entry] = []
-    next_cursor: str | None = None
-    if view.items:
-        entries, next_cursor = register.entries(view, region, district, flags, PAGE_SIZE,
-                                                  request.args.get("cursor"))
-    html = _render("risk_group.html", view=view, region=region, district=district,
-                   regions=choices, districts=districts_of(region), flags=flags,
-                   all_flags=register.visible_flags(view), counts=counts, entries=entries,
-                   next_cursor=next_cursor, first_page=not request.args.get("cursor"))
-    audit.record("register.risk_group_viewed", object_type="risk_group_register",
-                 object_id=region, fields=decrypted_fields(),
-                 details={"district": district or "", "flags": ",".join(flags),
-                          "items": len(entries), "identities": view.identities, "via": "web"})
-    db.session.commit()
+    with audit.reading("register.risk_group_viewed", "risk_group_register", region) as read:
+        counts = register.counts(view, region, district, flags)
+        entries: list[register.Entry] = []
+        next_cursor: str | None = None
+        if view.items:
+            entries, next_cursor = register.entries(view, region, district, flags, PAGE_SIZE,
+                                                      request.args.get("cursor"))
+        html = _render("risk_group.html", view=view, region=region, district=district,
+                       regions=choices, districts=districts_of(region), flags=flags,
+                       all_flags=register.visible_flags(view), counts=counts, entries=entries,
+                       next_cursor=next_cursor, first_page=not request.args.get("cursor"))
+        read.details = {"district": district or "", "flags": ",".join(flags),
+                        "items": len(entries), "identities": view.identities, "via": "web"}
     return html
 
 
@@ -109,16 +105,15 @@ def child_history(child_id: str) -> str:
         if found is not None:
             note_denied("child", child_id)
         abort(404)
-    reset_decrypted_fields()
-    child = register.child_in_register(view, child_id)
-    if child is None:
-        note_denied("child", child_id)
-        abort(404)
-    html = _render("child_history.html", view=view, child=child,
-                   flags=view.flags(child.risk_flags), changes=register.history(view, child))
-    audit.record("register.child_viewed", object_type="child", object_id=child.id,
-                 fields=decrypted_fields(), details={"identities": view.identities})
-    db.session.commit()
+    with audit.reading("register.child_viewed", "child",
+                       details={"identities": view.identities}) as read:
+        child = register.child_in_register(view, child_id)
+        if child is None:
+            note_denied("child", child_id)
+            abort(404)  # leaves the block by an exception: no read is recorded
+        read.object_id = child.id
+        html = _render("child_history.html", view=view, child=child,
+                       flags=view.flags(child.risk_flags), changes=register.history(view, child))
     return html
 
 
@@ -171,7 +166,6 @@ def reconciliation() -> str:
     act = _visible_act(user, region, month, now)
     html = _render("reconciliation.html", regions=choices, **_act_context(user, act, now))
     service.audit_act_view(act, "web")
-    db.session.commit()
     return html
 
 
@@ -188,7 +182,6 @@ def reconciliation_pdf() -> Response:
     sheet = CSS(filename=str(Path(current_app.static_folder or "") / "css" / "act-print.css"))
     pdf = HTML(string=html, base_url=request.url_root).write_pdf(stylesheets=[sheet])
     service.audit_act_view(act, "pdf")
-    db.session.commit()
     name = f"reconciliation-{act.region}-{act.month}.pdf"
     return Response(pdf, mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

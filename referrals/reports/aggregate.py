@@ -108,9 +108,10 @@ def stale_months(months: Sequence[date], now: datetime, tz: ZoneInfo) -> list[da
 
 
 def ensure(months: Sequence[date], now: datetime, tz: ZoneInfo) -> int:
-    """Compute the missing months among ``months`` now (committing each) and hand the stale
-    ones to the job queue (in tests, which run jobs inline, they are computed now as well).
-    Returns how many were computed or queued."""
+    """Compute the missing months among ``months`` now (in the caller's transaction: a page
+    view's request commits them where it ends) and hand the stale ones to the job queue (in
+    tests, which run jobs inline, they are computed now as well). Returns how many were
+    computed or queued."""
     stale = stale_months(months, now, tz)
     if not stale:
         return 0
@@ -118,7 +119,6 @@ def ensure(months: Sequence[date], now: datetime, tz: ZoneInfo) -> int:
     for month in stale:
         if month not in computed:
             compute_month(month, now, tz)
-            db.session.commit()
     later = [month for month in stale if month in computed]
     if later:
         from referrals.reports import jobs
@@ -127,9 +127,13 @@ def ensure(months: Sequence[date], now: datetime, tz: ZoneInfo) -> int:
     return len(stale)
 
 
-def refresh(month_codes: Sequence[str], now: datetime | None = None) -> None:
+def refresh(month_codes: Sequence[str], now: datetime | None = None, *,
+            commit_each: bool = True) -> None:
     """The job: recompute these months (ISO dates of their first days) if still stale, as of
-    ``now`` (default: the clock's now, when the job runs)."""
+    ``now`` (default: the clock's now, when the job runs). A job commits each month (a long
+    batch: an interruption loses one month, and each month's figures show as soon as they are
+    done); run inline inside a request (tests), ``commit_each=False`` leaves them to the
+    request's own commit."""
     from flask import current_app
 
     from core.clock import utcnow
@@ -138,7 +142,8 @@ def refresh(month_codes: Sequence[str], now: datetime | None = None) -> None:
     moment = now or utcnow()
     for month in stale_months([date.fromisoformat(code) for code in month_codes], moment, tz):
         compute_month(month, moment, tz)
-        db.session.commit()
+        if commit_each:
+            db.session.commit()
 
 
 def computed_at(months: Sequence[date]) -> datetime | None:

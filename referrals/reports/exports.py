@@ -26,7 +26,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from core import audit, permissions, reference
+from core import audit, permissions, reference, transactions
 from core.clock import utcnow
 from core.extensions import db
 from core.models import User
@@ -67,7 +67,7 @@ def is_large(region: str | None, period: ReportPeriod) -> bool:
 
 def request_report_export(user: User, region: str | None, period: ReportPeriod, fmt: str,
                           language: str) -> ExportJob:
-    """Create the job (audited) and commit it; the caller then ``start``s it."""
+    """Create the job (audited); the caller then ``start``s it, which waits for the commit."""
     if fmt not in FORMATS or not permissions.can_export(user, KIND_REPORT) \
             or not permissions.can_read_report(user, region):
         raise ExportRefused(fmt)
@@ -82,22 +82,25 @@ def request_report_export(user: User, region: str | None, period: ReportPeriod, 
                  details={"kind": KIND_REPORT, "format": fmt, "region": region or NATIONAL,
                           "period": period.code, "identities": identities,
                           "background": is_large(region, period)})
-    db.session.commit()
     return job
 
 
 def start(job: ExportJob) -> None:
+    """Run the export once the request has committed its job row (``transactions.after_commit``):
+    a worker on another connection, or ``run`` itself with its progress commits, must find it."""
     from referrals.reports import jobs
 
     region, period = job.params.get("region"), ReportPeriod.parse(job.params["period"])
+    export_id = job.id
     if is_large(region, period):
-        jobs.dispatch(run, job.id)
+        transactions.after_commit(lambda: jobs.dispatch(run, export_id))
     else:
-        run(job.id)
+        transactions.after_commit(lambda: run(export_id))
 
 
 def run(export_id: str) -> None:
-    """Do the export, committing progress after each step (the job's page reads it)."""
+    """The job: do the export, committing progress after each step (the job's page reads it,
+    from another request, while the job runs; an interruption keeps what was done)."""
     job = db.session.get(ExportJob, export_id)
     if job is None or job.status not in (EXPORT_QUEUED, EXPORT_RUNNING):
         return

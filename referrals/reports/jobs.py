@@ -75,7 +75,7 @@ def refresh_months(months: list[str], now: datetime) -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     backend = app.config["SENIM"].job_backend
     if backend == "inline":
-        aggregate.refresh(months, now)
+        aggregate.refresh(months, now, commit_each=False)  # part of the request that asked
     elif backend == "thread":
         threading.Thread(target=_in_app, args=(app, lambda _: aggregate.refresh(months), ""),
                          daemon=True, name="report-months").start()

@@ -20,7 +20,7 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from core import audit, permissions, reference
+from core import audit, permissions, reference, transactions
 from core.access import note_denied
 from core.clock import utcnow
 from core.extensions import db
@@ -86,7 +86,6 @@ def report() -> str:
     built = indicators.build(region, period, utcnow(), tz)
     audit.record("report.viewed", object_type="report", object_id=region or NATIONAL,
                  details={"period": period.code})
-    db.session.commit()
     scope = region or NATIONAL
     status = next(row for row in submissions.statuses(period, today, tz) if row.scope == scope)
     return _render("report.html", report=built, charts=page.build_charts(built), compared=page.compared,
@@ -127,7 +126,6 @@ def submit() -> Response:
         flash(_("The period is not over yet.") if refused.problem == "not_over"
               else _("This report was already submitted."), "error")
         return redirect(back)
-    db.session.commit()
     flash(_("Report submitted. Its figures are kept as they stand now."), "success")
     return redirect(url_for("reports.submission_list", period=period.code))
 
@@ -167,7 +165,6 @@ def export_page(export_id: str) -> str:
     if job.status == "done" and exports.expired(job, now):
         exports.expire(job)
         audit.record("export.expired", object_type="export", object_id=job.id, details={"count": 1})
-        db.session.commit()
     return _render("export.html", job=job, name=exports.download_name(job), now=now)
 
 
@@ -184,14 +181,15 @@ def download(export_id: str) -> Response | tuple[str, int]:
             exports.expire(job)
             audit.record("export.expired", object_type="export", object_id=job.id,
                          details={"count": 1})
-            db.session.commit()
+            # The answer (410) says what this request established: the file is deleted, so
+            # the job must be recorded expired although the status is an error's.
+            transactions.commit_despite_error_status()
         return _render("export.html", job=job, name=exports.download_name(job), now=utcnow()), 410
     path = exports.file_path(job)
     if path is None:
         abort(404)
     audit.record("export.downloaded", object_type="export", object_id=job.id,
                  details={"kind": job.kind, "format": job.format, "identities": job.identities})
-    db.session.commit()
     mimetype = "text/csv" if job.format == "csv" else \
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return send_file(path, mimetype=mimetype, as_attachment=True,

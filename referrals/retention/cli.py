@@ -7,6 +7,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from core.clock import utcnow
+from core.extensions import db
 from referrals.retention import service
 
 
@@ -24,6 +25,7 @@ def apply_command(dry_run: bool) -> None:
     now = utcnow()
     if dry_run:
         found = service.dry_run(periods, now)
+        db.session.commit()  # its audit entry: the command is its own request
         click.echo("dry run: nothing changed")
     else:
         found = service.apply(periods, now)

@@ -126,13 +126,13 @@ def plan(periods: Retention, now: datetime) -> Plan:
 def dry_run(periods: Retention, now: datetime, actor: User | None = None) -> Plan:
     found = plan(periods, now)
     audit.record("retention.dry_run", details=found.as_details(), actor=actor)
-    db.session.commit()
     return found
 
 
 def apply(periods: Retention, now: datetime, actor: User | None = None) -> Plan:
-    """Anonymise everything past its period, in batches, each committed with its audit entry.
-    Returns what was done (``held_cases``: what the holds kept)."""
+    """The job: anonymise everything past its period, in batches, each committed with its audit
+    entry (a long job: an interruption loses one batch at most, and no lock is held for the
+    whole run). Returns what was done (``held_cases``: what the holds kept)."""
     held = plan(periods, now).held_cases
     cases = _in_batches(lambda: list(db.session.scalars(
         select(Case.id).where(_cases_past(periods, now), ~_under_hold())

@@ -9,7 +9,6 @@ from werkzeug.wrappers import Response
 from core import audit, permissions
 from core.access import note_denied
 from core.clock import utcnow
-from core.encryption import decrypted_fields, reset_decrypted_fields
 from core.extensions import db
 from core.models import User
 from intake.models import Case
@@ -39,13 +38,10 @@ def _error(problem: str) -> str:
 
 
 def _page(case: Case, reason: str = "", error: str | None = None, status: int = 200) -> tuple[str, int]:
-    reset_decrypted_fields()
-    html = render_template("referrals/retention/legal_hold.html", case=case,
-                           hold=holds.active_hold(case.id), history=holds.history(case.id),
-                           reason=reason, error=error, max_length=holds.REASON_MAX)
-    audit.record("legal_hold.viewed", object_type="case", object_id=case.id,
-                 fields=decrypted_fields())
-    db.session.commit()
+    with audit.reading("legal_hold.viewed", "case", case.id):
+        html = render_template("referrals/retention/legal_hold.html", case=case,
+                               hold=holds.active_hold(case.id), history=holds.history(case.id),
+                               reason=reason, error=error, max_length=holds.REASON_MAX)
     return html, status
 
 
@@ -70,7 +66,6 @@ def change_legal_hold(case_id: str) -> Response | tuple[str, int]:
         db.session.rollback()
         status = 409 if refused.problem in ("already", "none") else 422
         return _page(case, reason, _error(refused.problem), status)
-    db.session.commit()
     flash(_("Legal hold set: retention will not anonymise this case.") if action == "set"
           else _("Legal hold lifted."), "success")
     return redirect(url_for("retention.legal_hold", case_id=case.id))

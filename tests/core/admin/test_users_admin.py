@@ -265,7 +265,8 @@ def test_creating_a_unit_user_shows_a_temporary_password_once(
 
     [entry] = audited("user.created")
     assert entry.object_type == "user" and entry.object_id == user.id
-    assert entry.details_map == {"role": "agency_staff", "unit": unit.id, "region": None}
+    assert entry.details_map == {"role": "agency_staff", "unit": unit.id, "region": None,
+                                 "via": "web"}
     assert temporary not in audit_text() and "Aigerim" not in audit_text()
     assert temporary not in admin_client.get(f"/admin/users/{user.id}").get_data(as_text=True)
 

@@ -47,6 +47,7 @@ def test_a_deferred_export_is_run_by_a_worker(app: Flask, seeded: Seed, create_u
     assert "job queue tables" in result.output
     supervisor = create_user("supervisor")
     job = exports.request_report_export(supervisor, None, ReportPeriod(2026), "csv", "ru")
+    db.session.commit()  # where the request that asked for it would end
     exports.start(job)  # deferred: nothing ran in this process
     db.session.expire_all()
     assert db.session.get(ExportJob, job.id).status == "queued"  # type: ignore[union-attr]
@@ -79,6 +80,7 @@ def test_stale_months_are_recomputed_by_one_queued_job(app: Flask, seeded: Seed,
     tz = app.config["SENIM"].tz
     october = ReportPeriod(2026, 10)
     indicators.build(None, october, clock.now(), tz)  # computed now (inline config)
+    db.session.commit()  # where the request that showed the report would end
     monkeypatch.setitem(app.config, "SENIM", app.config["SENIM"].with_overrides(jobs="procrastinate"))
     clock.advance(aggregate.FRESH_FOR + timedelta(minutes=1))
     first = db.session.get(ReportMonth, october.first_month).computed_at  # type: ignore[union-attr]
