@@ -16,17 +16,17 @@ class ReferralsRouting:
     # The services are imported when first used: they need the database models, which load
     # after this port is registered.
     def algorithm(self) -> Algorithm:
-        from referrals import routing_service
+        from referrals.routing_app import service as routing_service
 
         return routing_service.current_algorithm()
 
     def decide(self, facts: Mapping[str, Any], now: datetime) -> Decision:
-        from referrals import routing_service
+        from referrals.routing_app import service as routing_service
 
         return routing_service.decide(facts, now=now)
 
     def decision_json(self, decision: Decision) -> dict[str, Any]:
-        from referrals import routing_service
+        from referrals.routing_app import service as routing_service
 
         return routing_service.decision_json(decision)
 
@@ -47,7 +47,7 @@ class ReferralsRouting:
 
     def deadlines(self, service: str, urgency: str, start: datetime,
                   unit: AgencyUnit | None = None) -> tuple[datetime, datetime]:
-        from referrals import routing_service
+        from referrals.routing_app import service as routing_service
 
         return service_deadlines(service, urgency, start, self.algorithm(),
                                  routing_service.working_calendar(),

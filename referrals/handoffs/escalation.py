@@ -102,7 +102,7 @@ class _WorkingNow:
 
     @classmethod
     def at(cls, now: datetime) -> _WorkingNow:
-        from referrals import routing_service
+        from referrals.routing_app import service as routing_service
 
         local = now.astimezone(routing_service.timezone())
         return cls(routing_service.current_algorithm().office_hours_services,

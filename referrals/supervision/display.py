@@ -24,7 +24,7 @@ def version_label(version: str, kind: str, code: str | None) -> str:
     """The label a code had in the algorithm version that made a decision (a 2026.1 decision
     reads in 2026.1's words); the current labels when that version is unknown here."""
     from core.i18n import current_language
-    from referrals import routing_service
+    from referrals.routing_app import service as routing_service
 
     if code is None:
         return ""
@@ -36,7 +36,7 @@ def version_label(version: str, kind: str, code: str | None) -> str:
 
 
 def is_current_version(version: str) -> bool:
-    from referrals import routing_service
+    from referrals.routing_app import service as routing_service
 
     return routing_service.current_algorithm().version == version
 

@@ -199,7 +199,7 @@ def test_the_reasons_for_changing_a_proposal_are_stored_encrypted(worked_case: s
 def test_a_decision_stored_under_2026_1_keeps_its_referrals_and_deadlines(
         client: FlaskClient, contact: Any, bearer: Any, supervisor: User, signed_in: Any,
         referrals_of: Any, create_user: Any) -> None:
-    from referrals import routing_service
+    from referrals.routing_app import service as routing_service
     from referrals.models import AlgorithmVersion
     from referrals.routing import bundled_algorithm
 

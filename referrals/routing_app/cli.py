@@ -20,7 +20,7 @@ INVALID = 2  # exit status for invalid input, as click uses for usage errors
 @with_appcontext
 def route_command(source: IO[bytes]) -> None:
     """Route the facts in FILE (or standard input) and print the decision."""
-    from referrals import routing_service
+    from referrals.routing_app import service as routing_service
 
     data = _read_json(source)
     try:
