@@ -357,10 +357,6 @@ def reset_decrypted_fields() -> None:
         g.decrypted_fields = set()
 
 
-def fields_of(model: type) -> Iterable[EncryptedField]:
-    return [f for f in ENCRYPTED_FIELDS if f.model is model]
-
-
 def init_app(app: Flask) -> None:
     master = MasterKey.from_base64(app.config["SENIM"].master_key)
     service = CryptoService(master)

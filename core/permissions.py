@@ -386,16 +386,6 @@ def can_administer(user: UserLike) -> bool:
     return user.active and Role(user.role) is Role.ADMIN
 
 
-def can_read_audit(user: UserLike) -> bool:
-    return user.active and Role(user.role) in AUDIT_READERS
-
-
-def can_supervise_routing(user: UserLike) -> bool:
-    """The routing audit and the supervisor's dashboard (issue 8): supervisors only; a
-    supervisor with a region sees that region's figures (the same scope as cases)."""
-    return user.active and Role(user.role) is Role.SUPERVISOR
-
-
 def can_read_access_log(user: UserLike, case: CaseLike, grants: Iterable[GrantLike] = (),
                         now: datetime | None = None) -> bool:
     """Who looked at a case: auditors for every case (they see the log, never the case's
