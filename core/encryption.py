@@ -26,6 +26,7 @@ from sqlalchemy import ColumnElement, Integer, LargeBinary, String, and_, false,
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import mapped_column
 
+from core.clock import utcnow
 from core.crypto import (
     BlindIndexer,
     CiphertextKeyUnknownError,
@@ -162,8 +163,6 @@ class CryptoService:
 
 
 def _now() -> Any:
-    from core.clock import utcnow
-
     return utcnow()
 
 

@@ -15,8 +15,9 @@ from core.clock import utcnow
 from core.encryption import decrypted_fields, reset_decrypted_fields
 from core.extensions import db
 from core.models import User
-from intake.text import service
+from intake.text import posters, service
 from intake.text.models import OPEN, STATUSES, School, TextReport
+from intake.text.schools import report_url, rotate_token
 from intake.text.service import ClaimedByOther, ReportInvalid, ThreadClosed
 
 bp = Blueprint("text_reports", __name__)
@@ -146,8 +147,6 @@ def _require_school_manager() -> None:
 
 @bp.get("/schools")
 def schools() -> str:
-    from intake.text.schools import report_url
-
     _require_school_manager()
     page = _page()
     query = select(School).order_by(School.region, School.district, School.name_kk, School.id)
@@ -167,8 +166,6 @@ def _school_or_404(school_id: str) -> School:
 
 @bp.get("/schools/<school_id>/poster.<fmt>")
 def poster(school_id: str, fmt: str) -> Response:
-    from intake.text import posters
-
     school = _school_or_404(school_id)
     wanted = request.args.get("lang") or "kk"
     lang = wanted if wanted in posters.POSTER_LANGUAGES else "kk"
@@ -189,8 +186,6 @@ def poster(school_id: str, fmt: str) -> Response:
 
 @bp.route("/schools/<school_id>/rotate", methods=["GET", "POST"])
 def rotate(school_id: str) -> Response | str:
-    from intake.text.schools import rotate_token
-
     school = _school_or_404(school_id)
     if request.method == "GET":
         return render_template("intake/text/confirm_rotate.html", school=school)

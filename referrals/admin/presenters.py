@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
-from flask_babel import format_date, format_datetime, ngettext
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -18,14 +18,7 @@ from core.i18n import collation_key, current_language
 from referrals import directory
 from referrals.routing import Algorithm, Change, diff_algorithms
 from referrals.routing.conditions import describe, phrase
-from referrals.routing_app import service as routing_service
 from referrals.routing_app.service import PublishRefused
-
-def local_time(moment: datetime | None) -> str:
-    """A moment in the deployment's time zone, as the viewer's locale writes it."""
-    if moment is None:
-        return ""
-    return format_datetime(moment.astimezone(routing_service.timezone()), "short")
 
 
 def local_date(day: date) -> str:

@@ -41,7 +41,6 @@ from referrals.admin.presenters import (
     holiday_name,
     label_of,
     local_date,
-    local_time,
     office_hours_services,
     refusal_text,
     region_choices,
@@ -67,7 +66,7 @@ PAGE_SIZE = 50
 
 @bp.context_processor
 def _helpers() -> dict[str, Any]:
-    return {"local_time": local_time, "local_date": local_date, "duration_text": duration_text,
+    return {"local_date": local_date, "duration_text": duration_text,
             "label_of": label_of, "uncovered_years": routing_service.uncovered_years_warning}
 
 

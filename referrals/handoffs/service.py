@@ -16,7 +16,7 @@ from core.access import note_denied
 from core.audit import DetailValue
 from core.clock import utcnow
 from core.extensions import db
-from core.models import AgencyUnit, User
+from core.models import AgencyUnit, UnitService, User
 from core.models.break_glass import grants_for
 from intake.models import CASE_CLOSED, CASE_OPEN, Case, CaseEvent
 from intake.ports import routing
@@ -145,8 +145,6 @@ def transfer_units(referral: Referral) -> list[AgencyUnit]:
 
 def reroute_units(service: str, region: str | None) -> list[AgencyUnit]:
     """Active units offering ``service``, the child's region first."""
-    from core.models import UnitService
-
     units = list(db.session.scalars(select(AgencyUnit).join(
         UnitService, UnitService.unit_id == AgencyUnit.id).where(
         UnitService.service == service, AgencyUnit.active.is_(True)).order_by(
