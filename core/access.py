@@ -10,25 +10,24 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import Flask, current_app, g, redirect, request, session, url_for
+from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
 from core import audit, permissions
+from core.api import authenticate_bearer
 from core.auth import sessions
 from core.clock import utcnow
 from core.errors import api_error_response, wants_json
 from core.extensions import db, login_manager
 from core.models import User
 
-# Endpoints anyone may reach. Adding to this set is a security decision: a test lists it.
+# Endpoints anyone may reach: core's, and those a feature package declares with
+# ``declare_public`` (the school QR channel). Adding one is a security decision: a test lists
+# the whole set.
 PUBLIC_ENDPOINTS = frozenset({
     "static", "auth.login", "auth.second_factor", "auth.enrol", "i18n.choose_language",
     "api.openapi_json", "health.healthz",
-    # the school QR channel (intake/text): the child's report page, thread and quick exit
-    "text_public.report_page", "text_public.submit_report", "text_public.thread",
-    "text_public.message", "text_public.exit_page",
-    "api.public_create_report", "api.public_report_thread", "api.public_report_message",
 })
 # Where a signed-in user who must first change their password may still go.
 PASSWORD_CHANGE_ALLOWED = frozenset({"auth.password", "auth.logout", "static",
@@ -92,8 +91,6 @@ def _authenticate_page() -> Response | None:
 
 
 def _authenticate_api() -> Response | None:
-    from core.api import authenticate_bearer
-
     user = authenticate_bearer()
     if user is None:
         response = api_error_response(401, "a valid bearer token is required")
@@ -138,8 +135,6 @@ def note_denied(object_type: str, object_id: str) -> None:
 
 
 def _forbidden_page() -> Response:
-    from flask import abort
-
     abort(403)
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.wrappers import Response
 
-from core import transactions
+from core import audit, transactions
 from core.clock import utcnow
 from core.errors import ApiError
 from core.extensions import csrf, db
@@ -347,8 +347,6 @@ def list_users() -> Response:
                "ok": {"type": "boolean"}, "entries": {"type": "integer"},
                "verified_from": {"type": ["integer", "null"]}, "first_bad": {"type": "integer"}}})
 def audit_verify() -> Response:
-    from core import audit
-
     full = request.args.get("full", "0")
     if full not in ("0", "1"):
         raise ApiError(422, "full must be 0 or 1", {"full": "must be 0 or 1"})

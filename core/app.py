@@ -7,15 +7,18 @@ import logging
 import secrets
 from datetime import timedelta
 
-from flask import Flask, g
+from flask import Flask, current_app, g
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import core.models  # noqa: F401  (register the models on the metadata)
 from core import (
     access,
+    admin,
     api,
+    cli,
     encryption,
     errors,
     headers,
@@ -25,7 +28,9 @@ from core import (
     request_log,
     templating,
     transactions,
+    views,
 )
+from core.auth import views as auth_views
 from core.clock import Clock, SystemClock
 from core.config import PROJECT_ROOT, Config, ConfigError
 from core.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -80,9 +85,6 @@ def create_app(config: Config | None = None, *, clock: Clock | None = None) -> F
         # that many hops (an attacker's own X-Forwarded-For entries stay to the left, unused).
         n = config.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
-
-    from core import admin, cli, views
-    from core.auth import views as auth_views
 
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(views.bp)
@@ -152,12 +154,9 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=_timezone)
     limiter.init_app(app)
-    import core.models  # noqa: F401  (register the models on the metadata)
 
 
 def _timezone() -> str:
-    from flask import current_app
-
     return str(current_app.config["SENIM"].timezone)
 
 

@@ -8,11 +8,12 @@ import click
 from flask import Flask
 from flask.cli import FlaskGroup
 
-from core.config import ConfigError
+from core.config import Config, ConfigError
+from core.serving import ServeOptions, check_can_serve, default_workers, parse_bind, serve
 
 
 def _create_app_for_cli() -> Flask:
-    from core.app import create_app
+    from core.app import create_app  # here: `senim serve`'s master must not import the app
 
     try:
         return create_app()
@@ -28,8 +29,6 @@ def main() -> None:
 
 
 def _bind(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    from core.serving import parse_bind
-
     try:
         return parse_bind(value)
     except ValueError as error:
@@ -53,9 +52,6 @@ def _bind(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
 def serve_command(workers: int | None, bind: str, threads: int, timeout: int, max_requests: int,
                   no_access_log: bool) -> None:
     """The production server (gunicorn); `senim run` stays the development server."""
-    from core.config import Config
-    from core.serving import ServeOptions, check_can_serve, default_workers, serve
-
     options = ServeOptions(workers=workers or default_workers(), bind=bind, threads=threads,
                            timeout=timeout, max_requests=max_requests,
                            max_requests_jitter=max_requests // 10, access_log=not no_access_log)
@@ -70,16 +66,17 @@ def serve_command(workers: int | None, bind: str, threads: int, timeout: int, ma
 
 def register(app: Flask) -> None:
     """Core's commands; feature packages register theirs in their own ``init_app``."""
+    # Imported here, not at the top: `senim serve`'s master imports this module and must not
+    # import the application's models (core/serving.py).
+    from flask_migrate.cli import db as db_group
+
     from core import keys_cli, users_cli
     from core.audit.cli import audit_cli
+    from core.db_roles import roles
 
     app.cli.add_command(users_cli.users)
     app.cli.add_command(users_cli.tokens)
     app.cli.add_command(keys_cli.keys)
     app.cli.add_command(audit_cli)
-    from flask_migrate.cli import db as db_group
-
-    from core.db_roles import roles
-
     db_group.add_command(roles)
     app.cli.add_command(db_group)

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from core.crypto import MasterKey, MasterKeyError
+
 log = logging.getLogger(__name__)
 
 ENVIRONMENTS = ("development", "production", "testing")
@@ -178,8 +180,6 @@ class Config:
 
 def decode_master_key(value: str) -> None:
     """The crypto package owns the rules for a master key; configuration reports them."""
-    from core.crypto import MasterKey, MasterKeyError
-
     try:
         MasterKey.from_base64(value)
     except MasterKeyError as error:

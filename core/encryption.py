@@ -26,6 +26,7 @@ from sqlalchemy import ColumnElement, Integer, LargeBinary, String, and_, false,
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import mapped_column
 
+from core.clock import utcnow
 from core.crypto import (
     BlindIndexer,
     CiphertextKeyUnknownError,
@@ -162,8 +163,6 @@ class CryptoService:
 
 
 def _now() -> Any:
-    from core.clock import utcnow
-
     return utcnow()
 
 
@@ -355,10 +354,6 @@ def decrypted_fields() -> list[str]:
 def reset_decrypted_fields() -> None:
     if has_request_context():
         g.decrypted_fields = set()
-
-
-def fields_of(model: type) -> Iterable[EncryptedField]:
-    return [f for f in ENCRYPTED_FIELDS if f.model is model]
 
 
 def init_app(app: Flask) -> None:

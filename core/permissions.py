@@ -5,14 +5,17 @@ the API and the CLI alike; list queries apply the same rules in SQL through the 
 feature packages build from ``case_scope`` below. Templates only use these to hide controls.
 
 Deny by default: an endpoint that is not in ``ENDPOINT_ROLES`` (or public) answers 403 to every
-signed-in user, and a test fails when an endpoint is missing from the table.
+signed-in user, and a test fails when an endpoint is missing from the table. Core lists its own
+endpoints here; each feature package adds its table with ``register_endpoints`` when it
+registers its blueprints, so core names no endpoint of intake or referrals.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 from typing import Protocol
 
 from core.roles import HELPLINE_ROLES, UNIT_ROLES, Role
@@ -23,13 +26,15 @@ UNIT_STAFF = frozenset(UNIT_ROLES)
 ADMIN_ONLY = frozenset({Role.ADMIN})
 
 # Who may reach each endpoint at all. Object-level rules (which case, which referral) follow
-# in the predicates below. Public endpoints are listed in core/access.py.
+# in the predicates below. Public endpoints are listed in core/access.py (and declared there
+# by the feature packages).
 AUDIT_READERS = frozenset({Role.AUDITOR, Role.SUPERVISOR})
 # Who reads cases and referrals at all (object rules follow: region, unit).
 CASE_READERS = frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.AGENCY_STAFF, Role.AGENCY_HEAD})
 SUPERVISORS = frozenset({Role.SUPERVISOR})
 
-ENDPOINT_ROLES: dict[str, frozenset[Role]] = {
+# Core's own endpoints; ENDPOINT_ROLES below is this plus what the packages register.
+CORE_ENDPOINT_ROLES: Mapping[str, frozenset[Role]] = MappingProxyType({
     "core.home": ALL_STAFF,
     "auth.logout": ALL_STAFF,
     "auth.password": ALL_STAFF,
@@ -51,60 +56,8 @@ ENDPOINT_ROLES: dict[str, frozenset[Role]] = {
     "admin.new_token": ADMIN_ONLY,
     "admin.confirm_revoke_token": ADMIN_ONLY,
     "admin.revoke_token": ADMIN_ONLY,
-    # -- routing, algorithm versions, calendar and the directory of units (referrals) --
-    "api.route_facts": HELPLINE,
-    "routing_admin.algorithm": ADMIN_ONLY,
-    "routing_admin.upload": ADMIN_ONLY,
-    "routing_admin.publish": ADMIN_ONLY,
-    "routing_admin.versions": ADMIN_ONLY,
-    "routing_admin.version": ADMIN_ONLY,
-    "routing_admin.calendar": ADMIN_ONLY,
-    "routing_admin.units": ADMIN_ONLY,
-    "routing_admin.new_unit": ADMIN_ONLY,
-    "routing_admin.edit_unit": ADMIN_ONLY,
-    "routing_admin.deactivate_unit": ADMIN_ONLY,
-    "routing_admin.activate_unit": ADMIN_ONLY,
-    # -- intake: contacts, cases, drafts, search (intake) --
-    "api.create_contact": HELPLINE,
-    "api.get_contact": frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.AGENCY_STAFF,
-                                  Role.AGENCY_HEAD}),
-    "api.get_case": frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.AGENCY_STAFF,
-                               Role.AGENCY_HEAD}),
-    "api.search_cases": HELPLINE,
-    "intake.new_contact": HELPLINE,
-    "intake.preview": HELPLINE,
-    "intake.autosave": HELPLINE,
-    "intake.discard_draft": HELPLINE,
-    "intake.lookup": HELPLINE,
-    "intake.cases": HELPLINE,
-    "intake.correct_case": HELPLINE,
-    "intake.apply_routing": HELPLINE,
-    "intake.case_page": frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.AGENCY_STAFF,
-                                   Role.AGENCY_HEAD}),
-    # -- handoffs: referrals, inbox, escalation, notifications (referrals) --
-    "handoffs.inbox": UNIT_STAFF,
-    "handoffs.referral_page": CASE_READERS,
-    "handoffs.act": CASE_READERS,
-    "handoffs.reroute_list": frozenset({Role.SUPERVISOR}),
-    "handoffs.notifications": ALL_STAFF,
-    "handoffs.read_notifications": ALL_STAFF,
-    "handoffs.close_case": HELPLINE,
-    "handoffs.reopen_case": frozenset({Role.SUPERVISOR}),
-    "api.list_referrals": CASE_READERS,
-    "api.get_referral": CASE_READERS,
-    **{f"api.referral_{action}": CASE_READERS for action in (
-        "acknowledge", "accept", "decline", "transfer", "record_action", "complete", "reroute",
-        "override", "note")},
-    # -- supervision and audit pages --
-    "supervision.dashboard": SUPERVISORS,
-    "supervision.routing": SUPERVISORS,
-    "supervision.routing_audit": SUPERVISORS,
-    "supervision.access_log": AUDIT_READERS,
-    "supervision.break_glass": SUPERVISORS,
-    "supervision.find_case": SUPERVISORS,
-    "supervision.audit_verify_page": AUDIT_READERS,
-    "supervision.find_access_log": AUDIT_READERS,
-}
+})
+ENDPOINT_ROLES: dict[str, frozenset[Role]] = dict(CORE_ENDPOINT_ROLES)
 
 
 def register_endpoints(table: dict[str, frozenset[Role]]) -> None:
@@ -384,16 +337,6 @@ def field_view(user: UserLike, unit: UnitLike | None, caller_consented: bool) ->
 
 def can_administer(user: UserLike) -> bool:
     return user.active and Role(user.role) is Role.ADMIN
-
-
-def can_read_audit(user: UserLike) -> bool:
-    return user.active and Role(user.role) in AUDIT_READERS
-
-
-def can_supervise_routing(user: UserLike) -> bool:
-    """The routing audit and the supervisor's dashboard (issue 8): supervisors only; a
-    supervisor with a region sees that region's figures (the same scope as cases)."""
-    return user.active and Role(user.role) is Role.SUPERVISOR
 
 
 def can_read_access_log(user: UserLike, case: CaseLike, grants: Iterable[GrantLike] = (),

@@ -7,7 +7,7 @@ nothing is remembered, so code holding a long transaction still sees what others
 meanwhile (READ COMMITTED), exactly as before.
 
 The memo lives in the session's ``info`` and ends with the block. Whoever changes such a
-value in the same session drops it with :func:`forget` (see referrals.routing_service).
+value in the same session drops it with :func:`forget` (see referrals.routing_app.service).
 """
 
 from __future__ import annotations

@@ -18,6 +18,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
+from limits.storage import storage_from_string
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
 from core.config import Config, ConfigError
 
 log = logging.getLogger(__name__)
@@ -83,8 +90,6 @@ def check_can_serve(config: Config, options: ServeOptions) -> None:
 
 
 def _check_redis(url: str) -> None:
-    from limits.storage import storage_from_string
-
     try:
         reachable = storage_from_string(url, socket_timeout=2, socket_connect_timeout=2).check()
     except Exception as error:  # an unknown scheme or a missing driver: say which
@@ -94,10 +99,6 @@ def _check_redis(url: str) -> None:
 
 
 def _check_database(config: Config) -> None:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import SQLAlchemyError
-
     connect_args = {} if config.is_sqlite else {"connect_timeout": 5}
     engine = create_engine(config.database_url, connect_args=connect_args)
     try:
@@ -138,8 +139,6 @@ def gunicorn_settings(options: ServeOptions) -> dict[str, Any]:
 
 
 def _access_logger_base() -> type:
-    from gunicorn.glogging import Logger
-
     return Logger
 
 
@@ -174,8 +173,6 @@ def access_line(environ: Mapping[str, Any], resp: Any, request_time: Any) -> str
 
 
 def _application_class() -> type:
-    from gunicorn.app.base import BaseApplication
-
     class SenimApplication(BaseApplication):
         def __init__(self, settings: Mapping[str, Any]) -> None:
             self._settings = dict(settings)
@@ -195,6 +192,7 @@ def _application_class() -> type:
 def load_worker_app() -> Any:
     """Build the app inside a worker; a database that is away must not stop the worker. Each
     worker signs audit checkpoints on a timer, as ``core.wsgi`` does."""
+    # Imported here: the master imports this module and never the application (see above).
     from core.app import DatabaseUnreachable, create_app
     from core.audit import timer
 

@@ -26,6 +26,7 @@ from core.models import User
 from core.models.break_glass import can_read_case
 from intake import queries
 from intake.models import Case, Contact, RoutingDecision
+from intake.ports import routing
 from intake.schema import CONTACT_CREATED, CONTACT_SCHEMA
 from intake.serialize import case_json, contact_json, iso, viewer_field_view
 from intake.service import ContactInvalid, IdempotencyConflict, Submission, submit_contact
@@ -35,8 +36,6 @@ MAX_CANDIDATES = 2000  # blind-index candidates decrypted per search at most
 
 
 def created_json(submission: Submission, viewer: User) -> dict[str, Any]:
-    from intake.ports import routing
-
     contact = submission.contact
     case = contact.case
     stored = (dict(submission.decision_row.decision) if submission.decision_row is not None

@@ -11,6 +11,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
+from intake.labels import form_message
 from intake.models import CALLER_RELATIONS, CHANNELS, SEXES
 
 TEXT_FIELDS = ("caller.name", "caller.phone", "child.name", "child.iin", "child.address",
@@ -100,8 +101,6 @@ class FormState:
         return code in self.lists.get(name, [])
 
     def error(self, name: str) -> str | None:
-        from intake.labels import form_message
-
         return form_message(self.errors.get(name))
 
 

@@ -12,6 +12,7 @@ from flask import current_app
 from core.models import User
 from core.permissions import HELPLINE_VIEW, FieldView, field_view, sees_referral_in_full
 from intake.models import Case, Child, Contact
+from intake.ports import routing
 from referrals.routing import format_time
 
 
@@ -81,8 +82,6 @@ def case_events(case: Case, viewer: User) -> list[dict[str, Any]]:
 
 
 def case_json(case: Case, viewer: User) -> dict[str, Any]:
-    from intake.ports import routing
-
     view = viewer_field_view(viewer, case)
     return {
         "id": case.id, "number": case.number, "status": case.status, "urgency": case.urgency,

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import Connection, select, text, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
@@ -309,8 +310,6 @@ def _store(valid: ValidContact, actor: User, now: datetime, key: str | None,
     submission = Submission(contact, True, valid.decision, decision_row, valid.changes, actor, now,
                             opened_case=valid.case is None and contact.case is not None)
     if contact.case_id is not None:
-        from flask import current_app
-
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         case_submitted.send(app, submission=submission)
     return submission

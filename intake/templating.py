@@ -1,22 +1,12 @@
-"""Template helpers for intake's pages: options in the viewer's language, local times."""
+"""Template helpers for intake's pages: options in the viewer's language, the timeline."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
-from babel import Locale
-from babel.dates import (
-    DateTimePattern,
-    get_date_format,
-    get_datetime_format,
-    get_time_format,
-    parse_pattern,
-)
-from flask import Flask, current_app
-from flask_babel import format_datetime, get_locale
+from flask import Flask
 from flask_login import current_user
 
 from core import reference
@@ -56,31 +46,7 @@ def district_options() -> list[tuple[str, str]]:
             for p in reference.districts().values()]
 
 
-def localtime(moment: datetime | None) -> str:
-    """A moment in the deployment's time zone, as the viewer's locale writes it."""
-    if moment is None:
-        return ""
-    local = moment.astimezone(current_app.config["SENIM"].tz)
-    locale = get_locale()
-    if locale is None:
-        return format_datetime(local, "short")
-    joined, date_pattern, time_pattern = _short_patterns(str(locale))
-    # What babel's format_datetime(..., "short") does, with the locale's patterns parsed once:
-    # a case page formats a few hundred moments, and the lookups cost more than the formatting.
-    return (joined.replace("{0}", time_pattern.apply(local, locale))
-            .replace("{1}", date_pattern.apply(local, locale)))
-
-
-@lru_cache(maxsize=16)
-def _short_patterns(locale_name: str) -> tuple[str, DateTimePattern, DateTimePattern]:
-    locale = Locale.parse(locale_name)
-    return (str(get_datetime_format("short", locale=locale)).replace("'", ""),
-            parse_pattern(get_date_format("short", locale=locale)),
-            parse_pattern(get_time_format("short", locale=locale)))
-
-
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters["localtime"] = localtime
     helpers: dict[str, Any] = {
         "channel_options": lambda: _own("channel"),
         "caller_options": lambda: _own("caller_relation"),

@@ -31,14 +31,18 @@ from core.access import note_denied
 from core.clock import utcnow
 from core.encryption import decrypted_fields, index_candidates, reset_decrypted_fields
 from core.extensions import db
+from core.i18n import current_language
 from core.models import User
 from core.models.break_glass import can_read_case
-from intake import drafts, queries
+from intake import corrections, drafts, queries
 from intake.forms import FormState, contact_from_form
 from intake.models import NO_CASE_TYPES, Case, Contact
 from intake.ports import routing
 from intake.serialize import viewer_field_view
 from intake.service import ContactInvalid, IdempotencyConflict, facts_of, submit_contact
+from intake.text import service as text_service
+from intake.text.models import TextReport
+from intake.text.service import queue_counts
 from referrals.routing import Decision, FactsError, parse_rfc3339
 
 bp = Blueprint("intake", __name__)
@@ -89,8 +93,6 @@ def _form_times() -> tuple[datetime | None, datetime]:
 
 def _render_form(state: FormState, preview: Preview | None, status: int = 200,
                  **extra: Any) -> tuple[str, int]:
-    from core.i18n import current_language
-
     return render_template(
         "intake/new_contact.html", state=state, preview=preview,
         algorithm=routing().algorithm(), lang=current_language(),
@@ -103,8 +105,6 @@ def _render_form(state: FormState, preview: Preview | None, status: int = 200,
 
 @bp.route("/intake/new", methods=["GET", "POST"])
 def new_contact() -> Response | tuple[str, int]:
-    from core.i18n import current_language
-
     user: User = g.user
     if request.method == "GET":
         loaded = drafts.load_draft(user, request.args["draft"]) if request.args.get("draft") else None
@@ -132,8 +132,6 @@ def new_contact() -> Response | tuple[str, int]:
 
 def _from_text_report(user: User, report_id: str) -> FormState:
     """The form filled from an anonymous text report (reading it decrypts: audited)."""
-    from intake.text import service as text_service
-
     report = text_service.visible_report(report_id, user)
     if report is None or report.contact_id is not None:
         abort(404)
@@ -147,8 +145,6 @@ def _from_text_report(user: User, report_id: str) -> FormState:
 def _text_report_link(user: User) -> Any:
     """When the form records a text report: link the report to the new contact and case in
     the submitting transaction (None for an ordinary contact)."""
-    from intake.text import service as text_service
-
     report_id = request.form.get("text_report_id")
     if not report_id:
         return None
@@ -187,8 +183,6 @@ def _submit(user: User, data: dict[str, Any], lang: str) -> Response | tuple[str
 @bp.post("/intake/preview")
 def preview() -> str:
     """The routing preview panel alone, for the form's script to swap in as fields change."""
-    from core.i18n import current_language
-
     started, ended = _form_times()
     data = contact_from_form(request.form, started_at=started, ended_at=ended)
     return render_template("intake/_preview.html", preview=build_preview(data, ended, current_language()),
@@ -285,8 +279,6 @@ def case_page(case_id: str) -> str:
 def _case_text_reports(user: User, case: Case) -> list[Any]:
     """The anonymous conversations recorded in this case, for the helpline only: the thread
     goes on after the conversion and its later messages show here."""
-    from intake.text.models import TextReport
-
     if not permissions.can_handle_text_report(user, case.region):
         return []
     return list(db.session.scalars(select(TextReport).where(TextReport.case_id == case.id)
@@ -341,8 +333,6 @@ def operator_home(user: User) -> str:
     recent = db.session.scalars(select(Contact).where(
         Contact.submitted_by == user.id, Contact.contact_type.in_(NO_CASE_TYPES))
         .order_by(Contact.received_at.desc()).limit(10))
-    from intake.text.service import queue_counts
-
     return render_template("intake/home.html", open_cases=open_cases,
                            drafts=drafts.open_drafts(user), recent_no_case=list(recent),
                            text_counts=queue_counts(user, utcnow()))
@@ -366,8 +356,6 @@ def _dotted(values: dict[str, Any], prefix: str = "") -> tuple[dict[str, Any], d
 
 @bp.route("/cases/<case_id>/correct", methods=["GET", "POST"])
 def correct_case(case_id: str) -> Response | tuple[str, int] | str:
-    from intake import corrections
-
     user: User = g.user
     case = visible_case_or_404(case_id, user)
     if not permissions.can_edit_case(user, case):
@@ -399,9 +387,6 @@ def correct_case(case_id: str) -> Response | tuple[str, int] | str:
 
 
 def _render_correction(case: Case, state: FormState, difference: Any, status: int) -> tuple[str, int]:
-    from core.i18n import current_language
-    from intake import corrections
-
     html = render_template("intake/correct.html", case=case, state=state, difference=difference,
                            history=corrections.history(case), algorithm=routing().algorithm(),
                            lang=current_language())
@@ -416,8 +401,6 @@ def _render_correction(case: Case, state: FormState, difference: Any, status: in
 
 @bp.post("/cases/<case_id>/apply-routing")
 def apply_routing(case_id: str) -> Response:
-    from intake import corrections
-
     user: User = g.user
     case = visible_case_or_404(case_id, user)
     if not permissions.can_edit_case(user, case):

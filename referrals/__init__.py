@@ -9,7 +9,10 @@ if TYPE_CHECKING:  # the routing engine below this package must import without F
 
 
 def init_app(app: Flask) -> None:
-    # models registers the tables and routing_api its API operation, both on import.
+    # Imported here, not at the top: importing the pure engine (referrals.routing) runs this
+    # file, and the engine must import without Flask or the database.
+    # models registers the tables and routing_app.api its API operation, both on import.
+    from core.permissions import register_endpoints
     from intake.signals import case_submitted, referrals_requested, text_report_urgent
     from referrals import (  # noqa: F401
         admin,
@@ -20,14 +23,15 @@ def init_app(app: Flask) -> None:
         registers,
         reports,
         retention,
-        routing_api,
-        routing_cli,
-        routing_service,
         supervision,
     )
     from referrals.handoffs import creation, notify
     from referrals.port import ReferralsRouting
+    from referrals.routing_app import api as routing_api
+    from referrals.routing_app import cli as routing_cli
+    from referrals.routing_app import service as routing_service
 
+    register_endpoints(routing_api.ENDPOINTS)
     app.cli.add_command(demo.demo_command)
     app.cli.add_command(routing_cli.route_command)
     admin.init_app(app)

@@ -18,10 +18,12 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from core import reference
+from core.clock import utcnow
 from core.extensions import db
 from core.models import AgencyUnit, User
 from core.roles import Role
 from core.users_service import add_user
+from intake.text.schools import load_demo_schools
 from referrals.directory import services_by_agency
 
 DISTRICT_AGENCIES = ("police", "education", "commission")
@@ -136,9 +138,6 @@ def demo_command() -> None:
     """Load the demo directory and users (development only; idempotent)."""
     if current_app.config["SENIM"].env != "development":
         raise click.ClickException("senim demo runs only with SENIM_ENV=development")
-    from core.clock import utcnow
-    from intake.text.schools import load_demo_schools
-
     units = load_directory()
     users = load_users()
     schools = load_demo_schools(utcnow())

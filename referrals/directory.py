@@ -28,7 +28,7 @@ from core.models import AgencyUnit, UnitService
 from core.models.directory import DEFAULT_WORK_END, DEFAULT_WORK_START
 from intake.models import Counter
 from referrals.routing import Algorithm, default_algorithm
-from referrals.routing_service import current_algorithm
+from referrals.routing_app.service import current_algorithm
 
 NAME_MAX_LENGTH = 200
 EMAIL_MAX_LENGTH = 254

@@ -20,8 +20,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
-from flask_babel import format_datetime
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy import Select, func, select
@@ -40,6 +39,7 @@ from core.extensions import db
 from core.i18n import collation_key, current_language
 from core.models import AgencyUnit, ApiToken, User, UserSession
 from core.roles import HELPLINE_ROLES, UNIT_ROLES, Role
+from core.templating import localtime
 from core.users_service import UserError, create_token, create_user, max_token_days
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -70,10 +70,10 @@ def _template_helpers() -> dict[str, Any]:
 
 
 def when(moment: datetime | None) -> str:
-    """A moment in the deployment's time zone, written the viewer's way."""
+    """A moment in the deployment's time zone, written the viewer's way ("—" for none)."""
     if moment is None:
         return "—"
-    return format_datetime(moment.astimezone(current_app.config["SENIM"].tz), "short")
+    return localtime(moment)
 
 
 def unit_name(unit: AgencyUnit | None) -> str:

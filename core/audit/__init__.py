@@ -58,6 +58,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from flask import current_app, g, has_request_context, request
+from flask_login import current_user
 from sqlalchemy import Connection, insert, select, text
 
 # The models package first: it imports core.audit.models, which needs core.models.base, so
@@ -367,7 +368,6 @@ def _current_user() -> User | None:
     authenticated: User | None = g.get("user")  # set by core/access.py, for the API as well
     if authenticated is not None:
         return authenticated
-    from flask_login import current_user
 
     if not getattr(current_user, "is_authenticated", False):
         return None

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from core.extensions import db
 from core.models import User
 from core.passwords import dummy_hash, hash_password, needs_rehash, verify_password
-from core.users_service import UserError, check_password_policy
+from core.users_service import UserError, check_password_policy, disable_user
 
 
 def authenticate(username: str, password: str) -> User | None:
@@ -45,8 +45,6 @@ def reset_password(user: User, temporary: str) -> None:
 
 def disable(user: User) -> None:
     """Disable with no named actor (a system job); people go through ``disable_user``."""
-    from core.users_service import disable_user
-
     disable_user(user, actor=None, via="system")
 
 

@@ -44,9 +44,6 @@ class BreakGlassGrant(IdMixin, db.Model):  # type: ignore[name-defined]
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
-    def active_at(self, moment: datetime) -> bool:
-        return self.granted_at <= moment < self.expires_at
-
     def __repr__(self) -> str:
         return f"<BreakGlassGrant {self.id} case={self.case_id} until={self.expires_at:%H:%M}>"
 

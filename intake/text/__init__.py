@@ -9,7 +9,12 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from core import hostile
+from core.access import declare_public
+from core.extensions import csrf
+from core.permissions import register_endpoints
 from core.roles import Role
+from core.templating import add_navigation
+from intake.text import api, cli, labels, models, public, views  # noqa: F401  (register on import)
 
 HELPLINE = frozenset({Role.OPERATOR, Role.SUPERVISOR})
 SCHOOL_MANAGERS = frozenset({Role.ADMIN, Role.SUPERVISOR})
@@ -33,6 +38,14 @@ ENDPOINTS = {
 }
 
 
+# Reached without signing in (core.access): the child's report page, thread and quick exit.
+PUBLIC_ENDPOINTS = frozenset({
+    "text_public.report_page", "text_public.submit_report", "text_public.thread",
+    "text_public.message", "text_public.exit_page",
+    "api.public_create_report", "api.public_report_thread", "api.public_report_message",
+})
+
+
 class QuietChildRequests(logging.Filter):
     """Request logs (the development server's, and any access log through ``logging``) start
     with the client's address: drop their lines for the child's pages and public endpoints, so
@@ -53,12 +66,8 @@ def _quiet_request_logs() -> None:
 
 
 def init_app(app: Flask) -> None:
-    from core.extensions import csrf
-    from core.permissions import register_endpoints
-    from core.templating import add_navigation
-    from intake.text import api, cli, labels, models, public, views  # noqa: F401  (register on import)
-
     register_endpoints(ENDPOINTS)
+    declare_public(app, *PUBLIC_ENDPOINTS)
     _quiet_request_logs()
     csrf.exempt(public.bp)  # no session, nothing to forge: see intake/text/public.py
     app.register_blueprint(public.bp)

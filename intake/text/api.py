@@ -16,9 +16,11 @@ from core.clock import utcnow
 from core.errors import ApiError
 from core.extensions import db
 from core.models import User
+from intake.api import created_json
 from intake.models import LANGUAGES
 from intake.schema import CONTACT_CREATED, CONTACT_SCHEMA
 from intake.serialize import iso
+from intake.service import ContactInvalid, submit_contact
 from intake.text import service, throttle
 from intake.text.models import CLOSED, OPEN, SAFE_ANSWERS, STATUSES, TextReport
 from intake.text.service import (
@@ -293,9 +295,6 @@ CONVERT_SCHEMA = {**CONTACT_SCHEMA, "required": []}
            request_schema=CONVERT_SCHEMA, response_schema=CONTACT_CREATED, status=201,
            also={409: "already converted, or claimed by another operator"})
 def convert_text_report(report_id: str) -> tuple[Response, int]:
-    from intake.api import created_json
-    from intake.service import ContactInvalid, submit_contact
-
     user: User = g.user
     report = _visible(report_id)
     if report.contact_id is not None:

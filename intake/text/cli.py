@@ -13,6 +13,7 @@ from flask.cli import with_appcontext
 
 from core.clock import utcnow
 from core.extensions import db
+from intake.text import posters
 from intake.text import schools as directory
 from intake.text.models import School
 
@@ -75,8 +76,6 @@ def _school(school_id: str) -> School:
 @with_appcontext
 def poster_command(school_id: str, lang: str, fmt: str, output: Path) -> None:
     """Write the school's A4 poster (PDF or PNG) in Kazakh or Russian."""
-    from intake.text import posters
-
     school = _school(school_id)
     token = school.current_token
     if token is None:

@@ -32,14 +32,14 @@ def poster_html(school: School, token: str, lang: str) -> str:
 
 
 def poster_pdf(school: School, token: str, lang: str) -> bytes:
-    from weasyprint import HTML
+    from weasyprint import HTML  # a heavy library (Pango), loaded only when a poster is made
 
     pdf: bytes = HTML(string=poster_html(school, token, lang)).write_pdf()
     return pdf
 
 
 def poster_png(school: School, token: str, lang: str) -> bytes:
-    import pypdfium2
+    import pypdfium2  # PDFium, loaded only when a PNG poster is made
 
     document = pypdfium2.PdfDocument(poster_pdf(school, token, lang))
     try:

@@ -18,6 +18,7 @@ from core.clock import utcnow
 from core.extensions import db
 from core.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from intake.text import service, throttle
+from intake.text.codes import new_code
 from intake.text.service import ReportInvalid, ThreadClosed, TooManyMessages
 
 bp = Blueprint("text_public", __name__)
@@ -75,7 +76,6 @@ def submit_report(school_token: str) -> tuple[str, int]:
     assert found is not None  # noqa: S101
     if request.form.get(HONEYPOT):
         # Answer as if it worked, store nothing: the bot learns nothing to adapt to.
-        from intake.text.codes import new_code
 
         return render("code.html", token=school_token, code=new_code(), urgent=False)
     try:

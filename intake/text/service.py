@@ -8,6 +8,7 @@ child typed, and their audit entries are ``public`` (no client address).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from core import audit, permissions
 from core.extensions import db
 from core.models import User
 from intake.models import LANGUAGES, Contact
+from intake.serialize import iso
 from intake.signals import text_report_urgent
 from intake.text import codes, triage
 from intake.text.models import (
@@ -264,8 +266,6 @@ def child_writes(report: TextReport, raw: Any, now: datetime) -> TextMessage:
 
 def public_thread(report: TextReport) -> dict[str, Any]:
     """The thread as the child sees it (interfaces.md): no operator names, no risk marks."""
-    from intake.serialize import iso
-
     return {"messages": [{"from": m.sender, "text": m.text, "at": iso(m.at)}
                          for m in report.messages],
             "status": CLOSED if report.status == CLOSED else OPEN}
@@ -426,7 +426,5 @@ def link_contact(report: TextReport, contact: Contact, user: User) -> None:
 
 
 def request_digest(data: Any) -> str:
-    import hashlib
-
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()

@@ -14,8 +14,9 @@ from core import audit, permissions
 from core.clock import utcnow
 from core.extensions import db
 from core.models import User
-from intake.text import service
+from intake.text import posters, service
 from intake.text.models import OPEN, STATUSES, School, TextReport
+from intake.text.schools import report_url, rotate_token
 from intake.text.service import ClaimedByOther, ReportInvalid, ThreadClosed
 
 bp = Blueprint("text_reports", __name__)
@@ -140,8 +141,6 @@ def _require_school_manager() -> None:
 
 @bp.get("/schools")
 def schools() -> str:
-    from intake.text.schools import report_url
-
     _require_school_manager()
     page = _page()
     query = select(School).order_by(School.region, School.district, School.name_kk, School.id)
@@ -161,8 +160,6 @@ def _school_or_404(school_id: str) -> School:
 
 @bp.get("/schools/<school_id>/poster.<fmt>")
 def poster(school_id: str, fmt: str) -> Response:
-    from intake.text import posters
-
     school = _school_or_404(school_id)
     wanted = request.args.get("lang") or "kk"
     lang = wanted if wanted in posters.POSTER_LANGUAGES else "kk"
@@ -182,8 +179,6 @@ def poster(school_id: str, fmt: str) -> Response:
 
 @bp.route("/schools/<school_id>/rotate", methods=["GET", "POST"])
 def rotate(school_id: str) -> Response | str:
-    from intake.text.schools import rotate_token
-
     school = _school_or_404(school_id)
     if request.method == "GET":
         return render_template("intake/text/confirm_rotate.html", school=school)

@@ -43,6 +43,7 @@ from referrals.handoffs.models import (
     ReferralEscalation,
     ReferralEvent,
 )
+from referrals.routing_app import service as routing_service
 
 ACKNOWLEDGEMENT, ACTION = 1, 2
 KINDS = {ACKNOWLEDGEMENT: "acknowledgement", ACTION: "action"}
@@ -102,8 +103,6 @@ class _WorkingNow:
 
     @classmethod
     def at(cls, now: datetime) -> _WorkingNow:
-        from referrals import routing_service
-
         local = now.astimezone(routing_service.timezone())
         return cls(routing_service.current_algorithm().office_hours_services,
                    routing_service.working_calendar().is_working_day(local.date()),

@@ -33,7 +33,9 @@ from core.extensions import db
 from core.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from core.models import AgencyUnit, User
 from core.roles import UNIT_ROLES, Role
+from core.templating import localtime  # babel's short format, patterns parsed once
 from intake.models import Case
+from intake.ports import routing
 from referrals.handoffs.models import SENT, Referral, ReferralEvent
 from referrals.handoffs.notification_models import (
     COMPLETED,
@@ -255,9 +257,6 @@ def email_unit(unit: AgencyUnit, template: str, referral: Referral, **values: An
 
 def render_email(template: str, referral: Referral, unit: AgencyUnit, lang: str,
                  **values: Any) -> tuple[str, str]:
-    from intake.ports import routing
-    from intake.templating import localtime  # babel's short format, patterns parsed once
-
     algorithm = routing().algorithm()
     case = case_of(referral)
     with force_locale(lang):

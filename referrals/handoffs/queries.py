@@ -72,15 +72,6 @@ def next_due_of(referral: Referral) -> datetime:
     return NO_DEADLINE
 
 
-def running_deadline(referral: Referral) -> tuple[str, datetime] | None:
-    """("ack" or "action", moment) of the deadline now running, if any."""
-    if referral.status in (SENT, UNASSIGNED):
-        return "ack", referral.ack_due_at
-    if referral.status in (ACKNOWLEDGED, ACCEPTED) and referral.first_action_at is None:
-        return "action", referral.action_due_at
-    return None
-
-
 def to_reroute(user: User) -> Select[Any]:
     """The supervisors' list: declined (to re-route or override) and unassigned (unrouted),
     mandatory first, then the nearest deadline."""

@@ -1,6 +1,6 @@
-"""The handoff services: one function per action of routing.md §8, plus closing and reopening
-a case. Each works in the caller's transaction: lock the referral, move it through the state
-machine, add the event, audit, notify; the caller commits once.
+"""The handoff services: ``perform``, one entry point for every action of routing.md §8, and
+closing and reopening a case. Each works in the caller's transaction: lock the referral, move it
+through the state machine, add the event, audit, notify; the caller commits once.
 """
 
 from __future__ import annotations
@@ -16,22 +16,17 @@ from core.access import note_denied
 from core.audit import DetailValue
 from core.clock import utcnow
 from core.extensions import db
-from core.models import AgencyUnit, User
+from core.models import AgencyUnit, UnitService, User
 from core.models.break_glass import grants_for
 from intake.models import CASE_CLOSED, CASE_OPEN, Case, CaseEvent
 from intake.ports import routing
 from referrals.handoffs import notify, transitions
 from referrals.handoffs.models import COMPLETED, OVERRIDDEN, Referral
 from referrals.handoffs.transitions import (
-    ACCEPT,
-    ACKNOWLEDGE,
     COMPLETE,
     DECLINE,
-    NOTE,
     OVERRIDE,
     RECORD_ACTION,
-    REROUTE,
-    TRANSFER,
     InvalidParameters,
     NotAllowed,
     Params,
@@ -137,49 +132,6 @@ def _audit_details(referral: Referral, event: Any) -> dict[str, DetailValue]:
     return details
 
 
-def acknowledge(referral_id: str, actor: User, now: datetime | None = None) -> Referral:
-    return perform(referral_id, ACKNOWLEDGE, actor, ActionInput(), now)
-
-
-def accept(referral_id: str, actor: User, now: datetime | None = None) -> Referral:
-    return perform(referral_id, ACCEPT, actor, ActionInput(), now)
-
-
-def decline(referral_id: str, actor: User, reason: str, note: str | None = None,
-            now: datetime | None = None) -> Referral:
-    return perform(referral_id, DECLINE, actor, ActionInput(code=reason, note=note), now)
-
-
-def transfer(referral_id: str, actor: User, unit_id: str, note: str | None = None,
-             now: datetime | None = None) -> Referral:
-    return perform(referral_id, TRANSFER, actor, ActionInput(unit_id=unit_id, note=note), now)
-
-
-def record_action(referral_id: str, actor: User, action_code: str, note: str | None = None,
-                  now: datetime | None = None) -> Referral:
-    return perform(referral_id, RECORD_ACTION, actor, ActionInput(code=action_code, note=note),
-                   now)
-
-
-def complete(referral_id: str, actor: User, outcome: str, note: str | None = None,
-             now: datetime | None = None) -> Referral:
-    return perform(referral_id, COMPLETE, actor, ActionInput(code=outcome, note=note), now)
-
-
-def reroute(referral_id: str, actor: User, unit_id: str, service: str | None = None,
-            note: str | None = None, now: datetime | None = None) -> Referral:
-    return perform(referral_id, REROUTE, actor,
-                   ActionInput(unit_id=unit_id, service=service, note=note), now)
-
-
-def override(referral_id: str, actor: User, reason: str, now: datetime | None = None) -> Referral:
-    return perform(referral_id, OVERRIDE, actor, ActionInput(reason=reason), now)
-
-
-def add_note(referral_id: str, actor: User, note: str, now: datetime | None = None) -> Referral:
-    return perform(referral_id, NOTE, actor, ActionInput(note=note), now)
-
-
 # ---- choices for the forms ------------------------------------------------------------------------
 
 
@@ -193,8 +145,6 @@ def transfer_units(referral: Referral) -> list[AgencyUnit]:
 
 def reroute_units(service: str, region: str | None) -> list[AgencyUnit]:
     """Active units offering ``service``, the child's region first."""
-    from core.models import UnitService
-
     units = list(db.session.scalars(select(AgencyUnit).join(
         UnitService, UnitService.unit_id == AgencyUnit.id).where(
         UnitService.service == service, AgencyUnit.active.is_(True)).order_by(

@@ -14,9 +14,11 @@ from flask_login import current_user
 
 from core import permissions
 from core.roles import UNIT_ROLES, Role
+from intake.labels import label
 from intake.models import CASE_OPEN, Case
 from referrals.handoffs import notify
 from referrals.handoffs.models import Referral
+from referrals.handoffs.service import blocking_referrals
 
 ACTION_LABELS: dict[str, Any] = {
     "acknowledge": _l("Acknowledge receipt"), "accept": _l("Accept"),
@@ -41,15 +43,11 @@ def action_label(action: str) -> str:
 
 
 def event_label(action: str) -> str:
-    from intake.labels import label
-
     return label("referral_event", action)
 
 
 def referral_status_label(status: str) -> str:
     """A referral's status for the viewer: to a unit, "sent" is simply new."""
-    from intake.labels import label
-
     if status == "sent" and current_user.is_authenticated and Role(current_user.role) in UNIT_ROLES:
         return _("New")
     return label("referral_status", status)
@@ -131,8 +129,6 @@ class CaseLoop:
 
 
 def case_loop(case: Case) -> CaseLoop:
-    from referrals.handoffs.service import blocking_referrals
-
     if not current_user.is_authenticated:
         return CaseLoop(False, False, [])
     is_open = case.status == CASE_OPEN

@@ -24,10 +24,12 @@ from core.clock import utcnow
 from core.extensions import db
 from core.models import AgencyUnit, User
 from core.roles import HELPLINE_ROLES, Role
+from intake.labels import label
 from intake.models import Case
 from intake.ports import routing
 from intake.serialize import viewer_field_view
 from referrals.handoffs import notify, queries, service, transitions
+from referrals.handoffs.escalation import overdue_filter
 from referrals.handoffs.models import STATES, Referral, ReferralEvent
 from referrals.handoffs.notification_models import Notification
 from referrals.handoffs.serialize import note_visible_to
@@ -84,8 +86,6 @@ def inbox_query(user: User, filters: InboxFilters, now: datetime) -> Any:
     if filters.urgency:
         query = query.where(Case.urgency == filters.urgency)
     if filters.overdue:
-        from referrals.handoffs.escalation import overdue_filter
-
         query = query.where(overdue_filter(now))
     return query.add_columns(Case.number, Case.urgency).order_by(
         queries.next_due(), Referral.created_at, Referral.id)
@@ -105,8 +105,6 @@ def inbox_home(user: User) -> str:
 
 
 def _inbox_counts(user: User, now: datetime) -> dict[str, int]:
-    from referrals.handoffs.escalation import overdue_filter
-
     scope = queries.referral_scope(user).subquery()
     base = select(func.count()).select_from(Referral).where(
         Referral.id.in_(select(scope.c.id)))
@@ -233,8 +231,6 @@ def _refused(referral_id: str, user: User, error: Refused,
 
 
 def _status_label(status: str) -> str:
-    from intake.labels import label
-
     return label("referral_status", status)
 
 

@@ -6,17 +6,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from flask_babel import lazy_gettext as _l
+
+from core.permissions import RECONCILIATION_READERS, REGISTER_READERS
+from core.templating import add_navigation
+from referrals.registers import api, models, views  # noqa: F401  (tables, operations)
+
 if TYPE_CHECKING:
     from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from flask_babel import lazy_gettext as _l
-
-    from core.permissions import RECONCILIATION_READERS, REGISTER_READERS
-    from core.templating import add_navigation
-    from referrals.registers import api, models, views  # noqa: F401  (tables, operations)
-
     app.register_blueprint(views.bp)
     add_navigation(app, _l("Risk-group register"), "registers.risk_group", set(REGISTER_READERS))
     add_navigation(app, _l("Reconciliation act"), "registers.reconciliation",

@@ -22,6 +22,7 @@ from sqlalchemy import Select, and_, func, or_, select
 
 from core.api import decode_cursor, encode_cursor
 from core.extensions import db
+from core.models import User
 from core.permissions import RegisterView
 from intake.models import RISK_FLAGS, Case, Child, Correction, RoutingDecision
 
@@ -157,7 +158,5 @@ def history(view: RegisterView, child: Child) -> list[FlagChange]:
 
 
 def _author_role(user_id: str) -> str | None:
-    from core.models import User
-
     user = db.session.get(User, user_id)
     return user.role if user else None

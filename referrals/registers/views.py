@@ -26,7 +26,7 @@ from core.permissions import (
 )
 from core.reference import districts_of, regions
 from core.roles import Role
-from intake.models import RISK_FLAGS
+from intake.models import RISK_FLAGS, Child
 from referrals.registers import reconciliation as acts
 from referrals.registers import risk_group as register
 from referrals.registers import service
@@ -96,7 +96,6 @@ def risk_group() -> str:
 @bp.get("/registers/risk-group/children/<child_id>")
 def child_history(child_id: str) -> str:
     user: User = g.user
-    from intake.models import Child
 
     found = db.session.get(Child, child_id)
     try:
@@ -171,7 +170,7 @@ def reconciliation() -> str:
 
 @bp.get("/reports/reconciliation.pdf")
 def reconciliation_pdf() -> Response:
-    from weasyprint import CSS, HTML
+    from weasyprint import CSS, HTML  # a heavy library (Pango), loaded only for this PDF
 
     user: User = g.user
     region, month, _choices = _act_request(user)

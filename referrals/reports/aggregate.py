@@ -36,6 +36,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import (
     ColumnElement,
     Integer,
@@ -52,10 +53,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
+from core.clock import utcnow
 from core.extensions import db
 from core.models import User
 from intake.models import Case, Child, Contact
 from referrals.handoffs.models import COMPLETED, Referral
+from referrals.reports import jobs
 from referrals.reports.models import ALL_REGIONS, NO_REGION, ReportCell, ReportMonth
 from referrals.supervision import stats
 
@@ -121,8 +124,6 @@ def ensure(months: Sequence[date], now: datetime, tz: ZoneInfo) -> int:
             compute_month(month, now, tz)
     later = [month for month in stale if month in computed]
     if later:
-        from referrals.reports import jobs
-
         jobs.refresh_months([month.isoformat() for month in later], now)
     return len(stale)
 
@@ -134,10 +135,6 @@ def refresh(month_codes: Sequence[str], now: datetime | None = None, *,
     batch: an interruption loses one month, and each month's figures show as soon as they are
     done); run inline inside a request (tests), ``commit_each=False`` leaves them to the
     request's own commit."""
-    from flask import current_app
-
-    from core.clock import utcnow
-
     tz = current_app.config["SENIM"].tz
     moment = now or utcnow()
     for month in stale_months([date.fromisoformat(code) for code in month_codes], moment, tz):

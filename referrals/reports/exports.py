@@ -29,9 +29,10 @@ from sqlalchemy import select
 from core import audit, permissions, reference, transactions
 from core.clock import utcnow
 from core.extensions import db
+from core.i18n import current_language
 from core.models import User
 from intake.labels import label
-from referrals.reports import aggregate, indicators
+from referrals.reports import aggregate, indicators, jobs
 from referrals.reports.indicators import ReportPeriod
 from referrals.reports.models import (
     EXPORT_DONE,
@@ -88,8 +89,6 @@ def request_report_export(user: User, region: str | None, period: ReportPeriod, 
 def start(job: ExportJob) -> None:
     """Run the export once the request has committed its job row (``transactions.after_commit``):
     a worker on another connection, or ``run`` itself with its progress commits, must find it."""
-    from referrals.reports import jobs
-
     region, period = job.params.get("region"), ReportPeriod.parse(job.params["period"])
     export_id = job.id
     if is_large(region, period):
@@ -195,8 +194,6 @@ def report_rows(report: indicators.Report) -> Iterator[Row]:
 
 
 def _current_lang() -> str:
-    from core.i18n import current_language
-
     return current_language()
 
 
@@ -240,6 +237,7 @@ def _cell(value: Any) -> Any:
 
 
 def to_xlsx(rows: list[Row], report: indicators.Report) -> bytes:
+    # openpyxl is loaded only when a spreadsheet is asked for (it takes a while to import)
     from openpyxl import Workbook
     from openpyxl.styles import Font
 

@@ -19,7 +19,10 @@ from typing import Any
 
 import procrastinate
 from flask import Flask, current_app
+from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
+
+from core.extensions import db
 
 log = logging.getLogger(__name__)
 EXPORT_QUEUE = "exports"
@@ -46,7 +49,7 @@ tasks = procrastinate.Blueprint()
 
 @tasks.task(name="senim.run_export", queue=EXPORT_QUEUE)
 def run_export_task(export_id: str) -> None:
-    from referrals.reports import exports
+    from referrals.reports import exports  # here: exports imports this module to queue
 
     app = _worker_app
     if app is None:
@@ -58,7 +61,7 @@ def run_export_task(export_id: str) -> None:
 @tasks.task(name="senim.refresh_report_months", queue=EXPORT_QUEUE,
             queueing_lock="senim.refresh_report_months")
 def refresh_months_task(months: list[str]) -> None:
-    from referrals.reports import aggregate
+    from referrals.reports import aggregate  # here: aggregate imports this module to queue
 
     app = _worker_app
     if app is None:
@@ -70,7 +73,7 @@ def refresh_months_task(months: list[str]) -> None:
 def refresh_months(months: list[str], now: datetime) -> None:
     """Recompute the reports' stale months in the background (one such job queued at a time);
     inline (tests), as of ``now``."""
-    from referrals.reports import aggregate
+    from referrals.reports import aggregate  # here: aggregate imports this module to queue
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     backend = app.config["SENIM"].job_backend
@@ -128,10 +131,6 @@ def run_worker(app: Flask, **options: Any) -> None:
 
 def apply_schema(app: Flask) -> bool:
     """Create procrastinate's tables unless they exist; True when created."""
-    from sqlalchemy import inspect
-
-    from core.extensions import db
-
     if inspect(db.engine).has_table("procrastinate_jobs"):
         return False
     queue = _procrastinate(app)

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from flask_babel import lazy_gettext as _l
+
+from core.permissions import SUPERVISORS, register_endpoints
+from core.roles import Role
+from core.templating import add_navigation
+from referrals.retention import cli, models, views  # noqa: F401
+
 if TYPE_CHECKING:
     from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from flask_babel import lazy_gettext as _l
-
-    from core.permissions import SUPERVISORS, register_endpoints
-    from core.roles import Role
-    from core.templating import add_navigation
-    from referrals.retention import cli, models, views  # noqa: F401
-
     app.register_blueprint(views.bp)
     register_endpoints({
         "retention.legal_hold": SUPERVISORS,

@@ -24,6 +24,7 @@ import yaml
 from .conditions import ConditionCompiler, Predicate, Vocabulary
 from .model import DEFAULT_PLACE, NO_PERPETRATOR, Facts
 from .schema import ALGORITHM_SCHEMA
+from .table import rule_table
 
 if TYPE_CHECKING:
     from .table import RuleRow
@@ -235,8 +236,6 @@ class Algorithm:
 
     def to_table(self, lang: str) -> tuple[RuleRow, ...]:
         """The rules as readable rows for the administrators' page (see :mod:`.table`)."""
-        from .table import rule_table  # imported late: table.py types itself against us
-
         return rule_table(self, lang)
 
 

@@ -5,18 +5,31 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from flask_babel import lazy_gettext as _l
+
+from core.permissions import AUDIT_READERS, SUPERVISORS, register_endpoints
+from core.roles import Role
+from core.templating import add_navigation
+from core.views import register_home
+from referrals.supervision import display, snapshots, views
+
 if TYPE_CHECKING:
     from flask import Flask
 
+ENDPOINTS = {
+    "supervision.dashboard": SUPERVISORS,
+    "supervision.routing": SUPERVISORS,
+    "supervision.routing_audit": SUPERVISORS,
+    "supervision.access_log": AUDIT_READERS,
+    "supervision.break_glass": SUPERVISORS,
+    "supervision.find_case": SUPERVISORS,
+    "supervision.audit_verify_page": AUDIT_READERS,
+    "supervision.find_access_log": AUDIT_READERS,
+}
+
 
 def init_app(app: Flask) -> None:
-    from flask_babel import lazy_gettext as _l
-
-    from core.roles import Role
-    from core.templating import add_navigation
-    from core.views import register_home
-    from referrals.supervision import display, snapshots, views
-
+    register_endpoints(ENDPOINTS)
     app.register_blueprint(views.bp)
     app.cli.add_command(snapshots.supervision_cli)
     # After intake's init_app, which made the operator's queue the home of both helpline roles.

@@ -10,22 +10,21 @@ from flask_babel import format_decimal, format_percent
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from core.i18n import current_language
+from intake.labels import label
+from referrals.routing_app import service as routing_service
+
 MINUTE, HOUR, DAY = 60, 3600, 86400
 
 
 def code_label(kind: str, code: str | None) -> str:
     """The label of a code in the viewer's language (``intake.labels.label``)."""
-    from intake.labels import label
-
     return label(kind, code)
 
 
 def version_label(version: str, kind: str, code: str | None) -> str:
     """The label a code had in the algorithm version that made a decision (a 2026.1 decision
     reads in 2026.1's words); the current labels when that version is unknown here."""
-    from core.i18n import current_language
-    from referrals import routing_service
-
     if code is None:
         return ""
     try:
@@ -36,8 +35,6 @@ def version_label(version: str, kind: str, code: str | None) -> str:
 
 
 def is_current_version(version: str) -> bool:
-    from referrals import routing_service
-
     return routing_service.current_algorithm().version == version
 
 

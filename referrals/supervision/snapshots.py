@@ -23,12 +23,14 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import String, Text, UniqueConstraint, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core import reference
+from core.clock import utcnow
 from core.extensions import db
 from core.ids import new_id
 from core.models.base import IdMixin, UTCDateTime
@@ -78,7 +80,8 @@ def timing(scope: stats.Scope, period: stats.Period, now: datetime) -> Figures:
 def refresh(now: datetime, tz: ZoneInfo, today: date | None = None) -> int:
     """Recompute the long shortcut periods ending today for the whole helpline and each region;
     delete snapshots nobody used for ``KEEP``. Returns how many were computed."""
-    from referrals.supervision.dashboard import _period  # the dashboard's own period bounds
+    # the dashboard's own period bounds; imported here: the dashboard imports this module
+    from referrals.supervision.dashboard import _period
 
     today = today or now.astimezone(tz).date()
     scopes = [stats.Scope(None), *(stats.Scope(region) for region in sorted(reference.regions()))]
@@ -145,9 +148,5 @@ def supervision_cli() -> None:
 def refresh_command() -> None:
     """Recompute the dashboard's long-period figures (30, 90, 365 days) for every scope. Run it
     every few minutes (within MAX_AGE), e.g. with the escalation sweep; safe on several hosts."""
-    from flask import current_app
-
-    from core.clock import utcnow
-
     done = refresh(utcnow(), current_app.config["SENIM"].tz)
     click.echo(f"{done} snapshots of the supervisor's figures computed")

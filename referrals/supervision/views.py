@@ -24,9 +24,9 @@ from core.models.break_glass import (
     active_grants,
     grants_for,
 )
+from core.templating import localtime
 from intake import queries
 from intake.models import Case
-from intake.templating import localtime
 from intake.views import visible_case_or_404
 from referrals.supervision import access_log as access
 from referrals.supervision import dashboard as board

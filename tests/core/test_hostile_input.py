@@ -15,7 +15,7 @@ from flask import Flask
 from werkzeug.routing import Rule
 
 from core import permissions
-from core.access import PUBLIC_ENDPOINTS
+from core.access import public_endpoints
 from core.extensions import db
 from core.models import AgencyUnit, User
 from core.roles import Role
@@ -79,7 +79,7 @@ def role_for(endpoint: str) -> Role | None:
 def send(app: Flask, actors: dict[Role, Actor], rule: Rule, method: str, path: str,
          query: dict[str, str], body: dict[str, str]) -> int:
     role = role_for(rule.endpoint)
-    public = rule.endpoint in PUBLIC_ENDPOINTS
+    public = rule.endpoint in public_endpoints()
     api = rule.rule.startswith("/api/")
     actor = actors[role] if role is not None else None
     if api:

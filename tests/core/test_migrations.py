@@ -47,8 +47,8 @@ def test_a_new_install_routes_by_2026_2_and_keeps_2026_1(tmp_path) -> None:  # t
     from flask_migrate import upgrade
     from sqlalchemy import select
 
-    from referrals import routing_service
     from referrals.models import AlgorithmVersion
+    from referrals.routing_app import service as routing_service
 
     with _fresh_app(tmp_path).app_context():
         upgrade()
@@ -66,8 +66,8 @@ def test_an_existing_install_keeps_2026_1_until_an_administrator_publishes(tmp_p
     from sqlalchemy import select, text
 
     from core.models import AgencyUnit
-    from referrals import routing_service
     from referrals.models import AlgorithmVersion
+    from referrals.routing_app import service as routing_service
 
     with _fresh_app(tmp_path).app_context():
         upgrade(revision="e1changereas")

@@ -9,8 +9,8 @@ import pytest
 from flask import Flask
 from flask_babel import force_locale, format_datetime
 
+from core.templating import localtime
 from intake.labels import label
-from intake.templating import localtime
 
 
 @pytest.mark.parametrize("lang", ["kk", "ru", "en"])

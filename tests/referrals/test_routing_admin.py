@@ -18,9 +18,9 @@ from core.clock import FrozenClock
 from core.extensions import db
 from core.models import AgencyUnit, User
 from core.roles import Role
-from referrals import routing_service
 from referrals.models import AlgorithmVersion, CalendarDayOff
 from referrals.routing import default_algorithm
+from referrals.routing_app import service as routing_service
 from tests.factories import csrf_token, sign_in
 from tests.referrals.test_routing_service import BULLYING_P3, FRIDAY_MORNING, modified_document
 

@@ -16,10 +16,10 @@ from core.clock import FrozenClock
 from core.extensions import db
 from core.models import User
 from core.roles import Role
-from referrals import routing_service
 from referrals.models import AlgorithmVersion, CalendarDayOff
 from referrals.routing import AlgorithmError, default_algorithm
-from referrals.routing_service import DayOffRefused, PublishRefused, UnknownVersion
+from referrals.routing_app import service as routing_service
+from referrals.routing_app.service import DayOffRefused, PublishRefused, UnknownVersion
 
 BULLYING_P3: dict[str, Any] = {
     "contact_type": "child_self", "categories": ["violence.bullying"], "urgency": "P3",

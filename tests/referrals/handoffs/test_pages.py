@@ -166,6 +166,30 @@ def test_a_refused_action_explains_itself(app: Flask, people: People, case: dict
     assert empty.status_code == 422 and 'id="err-record_action-action"' in empty.get_data(as_text=True)
 
 
+def _control(html: str, control_id: str) -> str:
+    found = re.search(rf'<(?:select|textarea) id="{control_id}"[^>]*>', html)
+    assert found is not None, control_id
+    return found.group(0)
+
+
+def test_a_refused_field_is_marked_invalid_and_names_its_error(
+        app: Flask, people: People, case: dict[str, Any]) -> None:
+    referral_id = case["referrals"][POLICE]
+    client = signed_in(app, people.police)
+    path = f"/referrals/{referral_id}"
+    post(client, f"{path}/accept", path)
+    fresh = page(client, path)
+    for control in ("record-action-code", "record_action-note"):
+        assert "aria-invalid" not in _control(fresh, control)
+        assert "aria-describedby" not in _control(fresh, control)
+    refused = post(client, f"{path}/record_action", path, action="")
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and 'id="err-record_action-action"' in html
+    code = _control(html, "record-action-code")
+    assert 'aria-invalid="true"' in code and 'aria-describedby="err-record_action-action"' in code
+    assert "aria-invalid" not in _control(html, "record_action-note")  # only the refused field
+
+
 def test_actions_need_the_csrf_token_and_post(app: Flask, people: People,
                                               case: dict[str, Any]) -> None:
     referral_id = case["referrals"][POLICE]

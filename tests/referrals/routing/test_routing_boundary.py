@@ -20,7 +20,8 @@ import referrals.routing as routing
 routing.default_algorithm()
 loaded = sorted(m for m in sys.modules
                 if m.split('.')[0] in {FORBIDDEN!r}
-                or (m.startswith('referrals.') and not m.startswith('referrals.routing')))
+                or (m.startswith('referrals.') and m != 'referrals.routing'
+                    and not m.startswith('referrals.routing.')))
 print(','.join(loaded))
 """
 

@@ -199,9 +199,9 @@ def test_the_reasons_for_changing_a_proposal_are_stored_encrypted(worked_case: s
 def test_a_decision_stored_under_2026_1_keeps_its_referrals_and_deadlines(
         client: FlaskClient, contact: Any, bearer: Any, supervisor: User, signed_in: Any,
         referrals_of: Any, create_user: Any) -> None:
-    from referrals import routing_service
     from referrals.models import AlgorithmVersion
     from referrals.routing import bundled_algorithm
+    from referrals.routing_app import service as routing_service
 
     old = bundled_algorithm("2026.1")
     db.session.add(AlgorithmVersion(version=old.version, document=old.source_text,

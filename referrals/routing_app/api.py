@@ -9,8 +9,11 @@ from werkzeug.wrappers import Response
 
 from core.api import operation
 from core.errors import ApiError
-from referrals import routing_service
+from core.permissions import HELPLINE
 from referrals.routing import FactsError
+from referrals.routing_app import service as routing_service
+
+ENDPOINTS = {"api.route_facts": HELPLINE}  # registered by referrals.init_app
 
 _TEXT_LIST = {"type": "array", "items": {"type": "string"}}
 _TIME = {"type": "string", "format": "date-time"}

@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
 from referrals.routing import FactsError
+from referrals.routing_app import service as routing_service
 
 INVALID = 2  # exit status for invalid input, as click uses for usage errors
 
@@ -20,8 +21,6 @@ INVALID = 2  # exit status for invalid input, as click uses for usage errors
 @with_appcontext
 def route_command(source: IO[bytes]) -> None:
     """Route the facts in FILE (or standard input) and print the decision."""
-    from referrals import routing_service
-
     data = _read_json(source)
     try:
         decision = routing_service.decide(data)
