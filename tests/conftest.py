@@ -54,7 +54,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if browser_wanted and not CHROMIUM.exists() and not os.environ.get("CI"):
         print(f"\nnote: {CHROMIUM} is missing (apt-get install chromium): browser tests deselected")
         browser_wanted = False
-    keep, drop = [], []
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
     for item in items:
         unwanted = (
             (item.get_closest_marker("postgres_only") and not postgres)

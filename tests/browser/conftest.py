@@ -3,6 +3,8 @@ Debian's Chromium through Playwright (never a downloaded browser)."""
 
 from __future__ import annotations
 
+import copy
+import json
 import socket
 import threading
 from collections.abc import Iterator
@@ -11,13 +13,20 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from core.app import create_app
 from core.clock import SystemClock
 from core.extensions import db
+from core.models import AgencyUnit, User
+from core.users_service import issue_token
+from referrals import demo
+from referrals.directory import services_by_agency
 from tests.conftest import TEST_APPS, make_config
+from tests.intake.conftest import TEREKTI_GIRL
 
+TEREKTI, ORAL = "KZ-27-TEREKTI", "KZ-27-ORAL"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
@@ -104,3 +113,36 @@ def browser_sign_in(page: Any, user: Any, lang: str = "kk") -> None:
     page.fill("#code", pyotp.TOTP(user.totp_secret).now())
     page.keyboard.press("Enter")
     page.wait_for_url(lambda url: "/login" not in url)
+
+
+def submit_contact(page: Any, operator: User, **changes: Any) -> dict[str, Any]:
+    """The operator's telephony integration posts the contact (interfaces.md)."""
+    _, token = issue_token(operator, "cti", None)
+    db.session.commit()
+    body = copy.deepcopy(TEREKTI_GIRL)
+    body.update(changes)
+    response = page.request.post("/api/v1/contacts", data=json.dumps(body), headers={
+        "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    assert response.status == 201, response.text()
+    created = response.json()
+    return {"case_id": created["case_id"],
+            "referrals": {r["service"]: r["id"] for r in created["referrals"]}}
+
+
+@pytest.fixture
+def units(app: Any) -> dict[str, AgencyUnit]:
+    """West Kazakhstan's units as in the demo: region level, and Terekti and Oral offices."""
+    by_agency = services_by_agency()
+    for agency in demo.UNIT_TITLES:
+        demo.ensure_unit(agency, "KZ-27", None, by_agency[agency])
+    for district in (TEREKTI, ORAL):
+        for agency in demo.DISTRICT_AGENCIES:
+            demo.ensure_unit(agency, "KZ-27", district, by_agency[agency])
+    db.session.commit()
+    found = {}
+    for agency, district in (("police", TEREKTI), ("education", TEREKTI), ("education", ORAL)):
+        unit = db.session.scalar(select(AgencyUnit).where(
+            AgencyUnit.agency == agency, AgencyUnit.district == district))
+        assert unit is not None, (agency, district)
+        found[f"{agency}-{district}"] = unit
+    return found

@@ -5,58 +5,20 @@ Screenshots of the inbox and the referral page in Kazakh and Russian."""
 
 from __future__ import annotations
 
-import copy
-import json
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-import pyotp
 import pytest
-from sqlalchemy import select
 
 from core.clock import SystemClock
 from core.extensions import db
-from core.models import AgencyUnit, User
-from core.users_service import issue_token
-from referrals import demo
-from referrals.directory import services_by_agency
+from core.models import AgencyUnit
 from referrals.handoffs.models import Referral
 from referrals.routing import default_algorithm
-from tests.factories import TEST_PASSWORD
-from tests.intake.conftest import TEREKTI_GIRL
+from tests.browser.conftest import ORAL, TEREKTI, browser_sign_in, submit_contact
 
 pytestmark = [pytest.mark.browser]
-TEREKTI, ORAL = "KZ-27-TEREKTI", "KZ-27-ORAL"
-
-
-@pytest.fixture
-def units(app: Any) -> dict[str, AgencyUnit]:
-    """West Kazakhstan's units as in the demo: region level, and Terekti and Oral offices."""
-    by_agency = services_by_agency()
-    for agency in demo.UNIT_TITLES:
-        demo.ensure_unit(agency, "KZ-27", None, by_agency[agency])
-    for district in (TEREKTI, ORAL):
-        for agency in demo.DISTRICT_AGENCIES:
-            demo.ensure_unit(agency, "KZ-27", district, by_agency[agency])
-    db.session.commit()
-    found = {}
-    for agency, district in (("police", TEREKTI), ("education", TEREKTI), ("education", ORAL)):
-        found[f"{agency}-{district}"] = db.session.scalar(select(AgencyUnit).where(
-            AgencyUnit.agency == agency, AgencyUnit.district == district))
-    return found
-
-
-def sign_in(page: Any, user: User, lang: str) -> None:
-    page.set_extra_http_headers({"Accept-Language": lang})
-    page.goto("/login")
-    page.fill("#username", user.username)
-    page.fill("#password", TEST_PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url("**/login/code**")
-    page.fill("#code", pyotp.TOTP(user.totp_secret).now())
-    page.keyboard.press("Enter")
-    page.wait_for_url(lambda url: "/login" not in url)
 
 
 @pytest.fixture
@@ -72,20 +34,6 @@ def other_pages(browser: Any, live_server: str) -> Iterator[Any]:
     yield _open
     for context in contexts:
         context.close()
-
-
-def submit(page: Any, operator: User, **changes: Any) -> dict[str, Any]:
-    """The operator's telephony integration posts the contact (interfaces.md)."""
-    _, token = issue_token(operator, "cti", None)
-    db.session.commit()
-    body = copy.deepcopy(TEREKTI_GIRL)
-    body.update(changes)
-    response = page.request.post("/api/v1/contacts", data=json.dumps(body), headers={
-        "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-    assert response.status == 201, response.text()
-    created = response.json()
-    return {"case_id": created["case_id"],
-            "referrals": {r["service"]: r["id"] for r in created["referrals"]}}
 
 
 def make_overdue(referral_id: str) -> None:
@@ -111,15 +59,15 @@ def test_the_loop_from_the_helpline_to_the_agencies_and_back(
     education = create_user("agency_staff", unit=units[f"education-{TEREKTI}"],
                             display_name="Дана Демо (ойдан шығарылған)")
 
-    case = submit(page, operator)
-    earlier = submit(page, operator, categories=["violence.physical"])
-    urgent = submit(page, operator, flags=["immediate_danger"])
+    case = submit_contact(page, operator)
+    earlier = submit_contact(page, operator, categories=["violence.physical"])
+    urgent = submit_contact(page, operator, flags=["immediate_danger"])
     make_overdue(urgent["referrals"]["police.juvenile_inspector"])
     assert earlier["case_id"]
     police_referral = case["referrals"]["police.juvenile_inspector"]
 
     # -- the police officer of Terekti, in Kazakh: the inbox, nearest deadline first ----------
-    sign_in(page, police, "kk")
+    browser_sign_in(page, police, "kk")
     assert page.locator("html").get_attribute("lang") == "kk"
     rows = page.locator("table.inbox tbody tr")
     assert rows.count() == 4  # the P1 case also asks for police.emergency
@@ -156,7 +104,7 @@ def test_the_loop_from_the_helpline_to_the_agencies_and_back(
 
     # -- the operator sees the outcome on the case page --------------------------------------------
     operator_page = other_pages()
-    sign_in(operator_page, operator, "ru")
+    browser_sign_in(operator_page, operator, "ru")
     operator_page.goto(f"/cases/{case['case_id']}")
     row = operator_page.locator("tr.referral-row.status-completed")
     assert row.count() == 1
@@ -166,7 +114,7 @@ def test_the_loop_from_the_helpline_to_the_agencies_and_back(
     # -- education declines with "wrong district" ---------------------------------------------------
     education_referral = case["referrals"]["education.guardianship"]
     education_page = other_pages()
-    sign_in(education_page, education, "kk")
+    browser_sign_in(education_page, education, "kk")
     education_page.goto(f"/referrals/{education_referral}")
     education_page.locator("details.action-form summary").first.click()
     education_page.select_option("#decline-reason", "wrong_district")
@@ -178,7 +126,7 @@ def test_the_loop_from_the_helpline_to_the_agencies_and_back(
 
     # -- the supervisor finds it on the "to re-route" list and re-routes it to Oral -------------
     supervisor_page = other_pages()
-    sign_in(supervisor_page, supervisor, "ru")
+    browser_sign_in(supervisor_page, supervisor, "ru")
     supervisor_page.goto("/supervision/reroute")
     link = supervisor_page.locator(f"a[href='/referrals/{education_referral}']")
     assert link.count() == 1

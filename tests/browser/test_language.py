@@ -11,24 +11,24 @@ import pytest
 from core.models import AgencyUnit
 from referrals.handoffs import notify
 from referrals.handoffs.models import Referral
-from tests.browser.test_handoffs import TEREKTI, sign_in, submit, units  # noqa: F401
+from tests.browser.conftest import TEREKTI, browser_sign_in, submit_contact
 
 pytestmark = [pytest.mark.browser]
 
 
 def test_the_referral_page_and_an_email_in_kazakh(
-        page: Any, screenshot: Any, create_user: Any, units: dict[str, AgencyUnit],  # noqa: F811
+        page: Any, screenshot: Any, create_user: Any, units: dict[str, AgencyUnit],
         app: Any) -> None:
     from core.extensions import db
 
     operator = create_user("operator", display_name="Айгүл Демо (ойдан шығарылған)")
     education = create_user("agency_staff", unit=units[f"education-{TEREKTI}"],
                             display_name="Дана Демо (ойдан шығарылған)")
-    case = submit(page, operator)
+    case = submit_contact(page, operator)
     assert "health.medical_care" in case["referrals"]  # 2026.2: not a forensic examination
     referral_id = case["referrals"]["education.guardianship"]
 
-    sign_in(page, education, "kk")
+    browser_sign_in(page, education, "kk")
     page.goto(f"/referrals/{referral_id}")
     text = page.locator("main").inner_text()
     assert "Орындауға қабылдау" in text and "Алынғанын растау" in text

@@ -13,6 +13,7 @@ from core.extensions import db
 from core.models import AgencyUnit, User
 from tests.browser.conftest import browser_sign_in
 from tests.intake.conftest import bearer, contact, directory  # noqa: F401
+from tests.reading import json_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("directory")]
 
@@ -42,7 +43,7 @@ def november(client: FlaskClient, contact: Any, bearer: Any, create_user: Any) -
     for body in bodies:
         response = client.post("/api/v1/contacts", headers=headers, json=body)
         assert response.status_code == 201, response.json
-        for made in response.json["referrals"]:
+        for made in json_of(response)["referrals"]:
             if made["agency"] == "police" and body["categories"] == ["physical_health.pregnancy"]:
                 client.post(f"/api/v1/referrals/{made['id']}/override", headers=headers,
                             json={"reason": "демо"})

@@ -14,6 +14,7 @@ from core.extensions import db
 from intake.text.schools import add_school
 from referrals import demo
 from tests.browser.conftest import browser_sign_in
+from tests.reading import poster_token
 
 pytestmark = [pytest.mark.browser]
 PHONE = {"width": 360, "height": 740}
@@ -29,7 +30,7 @@ def school_token(app: Any) -> str:
                         "Общеобразовательная школа №3 (вымышленная)", "KZ-27", "KZ-27-TEREKTI",
                         utcnow())
     db.session.commit()
-    return school.current_token.token
+    return poster_token(school)
 
 
 @pytest.fixture

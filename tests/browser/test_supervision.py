@@ -7,12 +7,12 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from core.extensions import db
 from core.models import User
 from intake.models import Case
 from referrals.routing import default_algorithm
 from tests.browser.conftest import browser_sign_in
 from tests.intake.conftest import bearer, contact, directory  # noqa: F401
+from tests.reading import get_row, json_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("directory")]
 
@@ -25,7 +25,7 @@ def reported_case(client: FlaskClient, contact: Any, bearer: Any, create_user: A
     response = client.post("/api/v1/contacts", headers=headers, json=contact(referral_changes={
         "remove": [{"service": "health.medical_care", "reason": "Осмотр проведён вчера в областной больнице"}]}))
     assert response.status_code == 201, response.json
-    return supervisor, db.session.get(Case, response.json["case_id"])
+    return supervisor, get_row(Case, json_of(response)["case_id"])
 
 
 def test_a_supervisor_in_russian_reads_the_dashboard_and_a_routing_audit(

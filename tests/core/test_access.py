@@ -3,7 +3,6 @@ throttling, sessions, cookies and API tokens (security.md §2, §5)."""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +19,7 @@ from core.models import User
 from core.roles import Role
 from core.users_service import issue_token
 from tests.factories import TEST_PASSWORD, csrf_token, sign_in
+from tests.reading import first_group, get_row, json_of
 
 
 def _endpoints(app: Flask) -> dict[str, Any]:
@@ -73,7 +73,7 @@ def test_api_without_or_with_a_wrong_token_is_401(client: FlaskClient, create_us
                     {"Authorization": "Basic Zm9vOmJhcg=="}):
         response = client.get("/api/v1/me", headers=headers)
         assert response.status_code == 401
-        assert response.json["error"]["code"] == "unauthenticated"
+        assert json_of(response)["error"]["code"] == "unauthenticated"
 
 
 def test_api_ignores_the_session_cookie(client: FlaskClient, create_user: Any) -> None:
@@ -88,10 +88,10 @@ def test_operator_token_on_admin_and_supervisor_endpoints_is_403(client: FlaskCl
     _, token = issue_token(operator, "t", None)
     db.session.commit()
     headers = {"Authorization": f"Bearer {token}"}
-    assert client.get("/api/v1/me", headers=headers).json["role"] == "operator"
+    assert json_of(client.get("/api/v1/me", headers=headers))["role"] == "operator"
     for path in ("/api/v1/users", "/api/v1/audit/verify"):
         response = client.get(path, headers=headers)
-        assert response.status_code == 403 and response.json["error"]["code"] == "forbidden", path
+        assert response.status_code == 403 and json_of(response)["error"]["code"] == "forbidden", path
 
 
 def test_tokens_expire_are_revocable_and_die_with_their_user(app: Flask, client: FlaskClient,
@@ -101,7 +101,7 @@ def test_tokens_expire_are_revocable_and_die_with_their_user(app: Flask, client:
     db.session.commit()
     headers = {"Authorization": f"Bearer {value}"}
     assert client.get("/api/v1/me", headers=headers).status_code == 200
-    assert db.session.get(type(token), token.id).last_used_at == clock.now()
+    assert get_row(type(token), token.id).last_used_at == clock.now()
     clock.advance(timedelta(days=1, seconds=1))
     assert client.get("/api/v1/me", headers=headers).status_code == 401
     other, value2 = issue_token(user, "t2", None)
@@ -185,7 +185,7 @@ def test_first_sign_in_enrols_the_second_factor(app: Flask, client: FlaskClient,
     assert response.headers["Location"].startswith("/login/enrol")
     page = client.get("/login/enrol").get_data(as_text=True)
     assert 'src="data:image/svg+xml' in page
-    key = re.search(r'class="manual-key">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")  # type: ignore[union-attr]
+    key = first_group(r'class="manual-key">([A-Z2-7 ]+)<', page).replace(" ", "")
     db.session.refresh(user)
     assert key == user.totp_secret and user.totp_confirmed_at is None
     code = pyotp.TOTP(key).at(app.extensions["senim.clock"].now())
@@ -248,7 +248,7 @@ def test_disabling_a_user_ends_their_sessions(client: FlaskClient, create_user: 
     assert client.get("/").status_code == 200
     from core.auth.service import disable
 
-    disable(db.session.get(User, user.id))
+    disable(get_row(User, user.id))
     db.session.commit()
     assert client.get("/").status_code == 302
 

@@ -15,6 +15,7 @@ from core.config import Config, ConfigError
 from core.urls import safe_next
 from tests.conftest import make_config
 from tests.factories import TEST_PASSWORD, csrf_token, sign_in
+from tests.reading import json_of
 
 KEY = base64.b64encode(bytes(range(1, 33))).decode()
 
@@ -105,10 +106,10 @@ def test_pages_redirect_anonymous_users_to_login(client: FlaskClient) -> None:
 def test_api_errors_are_json(client: FlaskClient) -> None:
     response = client.get("/api/v1/nothing-here")
     assert response.status_code == 404
-    assert response.json == {"error": {"code": "not_found", "message": response.json["error"]["message"]}}
+    assert response.json == {"error": {"code": "not_found", "message": json_of(response)["error"]["message"]}}
 
 
-def test_page_errors_are_friendly_pages(client: FlaskClient, create_user) -> None:  # type: ignore[no-untyped-def]
+def test_page_errors_are_friendly_pages(client: FlaskClient, create_user) -> None:
     sign_in(client, create_user())
     response = client.get("/no-such-page", headers={"Accept-Language": "en"})
     assert response.status_code == 404 and b"Page not found" in response.data
@@ -124,7 +125,7 @@ def test_security_headers_on_every_response(client: FlaskClient) -> None:
     assert client.get("/login").headers["Cache-Control"] == "no-store"
 
 
-def test_sign_in_and_out(client: FlaskClient, create_user) -> None:  # type: ignore[no-untyped-def]
+def test_sign_in_and_out(client: FlaskClient, create_user) -> None:
     user = create_user("supervisor", display_name="Демо Супервайзер")
     response = sign_in(client, user, lang="ru")
     assert response.status_code == 302 and response.headers["Location"] == "/"
@@ -135,7 +136,7 @@ def test_sign_in_and_out(client: FlaskClient, create_user) -> None:  # type: ign
     assert client.get("/").status_code == 302
 
 
-def test_wrong_password_and_unknown_user_get_the_same_answer(client: FlaskClient, create_user) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_password_and_unknown_user_get_the_same_answer(client: FlaskClient, create_user) -> None:
     user = create_user()
     en = {"Accept-Language": "en"}
     wrong = client.post("/login", headers=en, data={
@@ -149,7 +150,7 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(client: FlaskClient
     assert b"not correct" in wrong.data and b"not correct" in unknown.data
 
 
-def test_login_without_csrf_token_is_refused(client: FlaskClient, create_user) -> None:  # type: ignore[no-untyped-def]
+def test_login_without_csrf_token_is_refused(client: FlaskClient, create_user) -> None:
     user = create_user()
     response = client.post("/login", data={"username": user.username, "password": TEST_PASSWORD})
     assert response.status_code == 400

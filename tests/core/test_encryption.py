@@ -3,8 +3,6 @@ their place, blind-index search, and key rotation and re-wrapping while data kee
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +17,8 @@ from core.encryption import ENCRYPTED_FIELDS, CryptoService, EncryptedText, cryp
 from core.extensions import db
 from core.ids import new_id
 from core.models import DataKey
+from tests.raw_database import raw_database_bytes
+from tests.reading import get_row
 
 PEOPLE = [
     # (child name, phone, IIN, address, summary): fictional, but shaped like real data.
@@ -78,29 +78,13 @@ def test_values_read_back_after_a_fresh_load(record_model: Any) -> None:
     ids = [r.id for r in rows]
     db.session.expunge_all()
     for row_id, person in zip(ids, PEOPLE, strict=True):
-        row = db.session.get(record_model, row_id)
+        row = get_row(record_model, row_id)
         assert (row.child_name, row.phone, row.iin, row.address, row.summary) == person
-
-
-def _raw_database_bytes(app: Flask) -> bytes:
-    url = db.engine.url
-    if url.get_backend_name() == "sqlite":
-        db.session.commit()
-        with db.engine.connect() as connection:
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(FULL)")
-        with open(url.database or "", "rb") as handle:
-            return handle.read()
-    env = {**os.environ, "PGPASSWORD": url.password or ""}
-    return subprocess.run(
-        ["pg_dump", "--data-only", "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432),
-         "-U", url.username or "postgres", url.database or ""],
-        check=True, capture_output=True, env=env, timeout=120,
-    ).stdout
 
 
 def test_the_raw_database_holds_none_of_the_personal_strings(app: Flask, record_model: Any) -> None:
     _write_people(record_model)
-    raw = _raw_database_bytes(app)
+    raw = raw_database_bytes()
     assert raw, "could not read the database"
     for person in PEOPLE:
         for value in person:
@@ -122,9 +106,9 @@ def test_a_ciphertext_moved_to_another_row_or_column_does_not_decrypt(record_mod
                            {"b": blob, "id": first_id})
     db.session.expunge_all()
     with pytest.raises(DecryptionError, match=second_id):
-        _ = db.session.get(record_model, second_id).summary
+        _ = get_row(record_model, second_id).summary
     with pytest.raises(DecryptionError, match="address"):
-        _ = db.session.get(record_model, first_id).address
+        _ = get_row(record_model, first_id).address
 
 
 def test_blind_index_lookup_finds_exact_matches_only(record_model: Any) -> None:
@@ -217,7 +201,7 @@ def test_rewrap_moves_data_keys_to_a_new_master_key(app: Flask, record_model: An
                                               input=original.master.export_base64() + "\n")
         assert result.exit_code == 0, result.output
         db.session.expunge_all()
-        assert db.session.get(record_model, first_id).summary == PEOPLE[0][4]
+        assert get_row(record_model, first_id).summary == PEOPLE[0][4]
         # a second run (say, after an interruption) finds every key already re-wrapped
         again = app.test_cli_runner().invoke(args=["keys", "rewrap"],
                                              input=original.master.export_base64() + "\n")

@@ -26,7 +26,7 @@ def _catalogue() -> dict[str, str]:
         if not message.id:
             continue
         key = message.id if isinstance(message.id, str) else message.id[0]
-        text = message.string if isinstance(message.string, str) else " ".join(message.string)
+        text = message.string if isinstance(message.string, str) else " ".join(message.string or ())
         found[key] = text
     return found
 
@@ -89,7 +89,7 @@ def test_russian_uses_guillemets_and_names_the_product_as_a_system() -> None:
     with (ROOT / "translations" / "ru" / "LC_MESSAGES" / "messages.po").open("rb") as handle:
         catalogue = read_po(handle)
     texts = {m.id if isinstance(m.id, str) else m.id[0]:
-             m.string if isinstance(m.string, str) else " ".join(m.string)
+             m.string if isinstance(m.string, str) else " ".join(m.string or ())
              for m in catalogue if m.id}
     assert [k for k, text in texts.items() if "“" in text or "”" in text] == []
     assert [k for k, text in texts.items()

@@ -17,7 +17,7 @@ def test_migrations_and_models_agree(app: Flask) -> None:
     assert differences == [], differences
 
 
-def test_downgrade_to_base_and_back(app: Flask, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_downgrade_to_base_and_back(app: Flask, tmp_path) -> None:
     """Every revision's downgrade runs, on a separate SQLite file (PostgreSQL runs the same
     revisions upward in the session fixture)."""
     from flask_migrate import downgrade, upgrade
@@ -36,14 +36,14 @@ def test_downgrade_to_base_and_back(app: Flask, tmp_path) -> None:  # type: igno
         assert "users" in inspect(db.engine).get_table_names()
 
 
-def _fresh_app(tmp_path):  # type: ignore[no-untyped-def]
+def _fresh_app(tmp_path):
     from core.app import create_app
     from tests.conftest import make_config
 
     return create_app(make_config(tmp_path, f"sqlite:///{tmp_path / 'v.db'}"))
 
 
-def test_a_new_install_routes_by_2026_2_and_keeps_2026_1(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_install_routes_by_2026_2_and_keeps_2026_1(tmp_path) -> None:
     from flask_migrate import upgrade
     from sqlalchemy import select
 
@@ -58,7 +58,7 @@ def test_a_new_install_routes_by_2026_2_and_keeps_2026_1(tmp_path) -> None:  # t
         db.session.remove()
 
 
-def test_an_existing_install_keeps_2026_1_until_an_administrator_publishes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_an_existing_install_keeps_2026_1_until_an_administrator_publishes(tmp_path) -> None:
     """An install that routed with the bundled 2026.1 and never published: the upgrade stores
     2026.1 as current, so that the new code changes no routing by itself; the education unit of
     each place is given the new service education.department."""

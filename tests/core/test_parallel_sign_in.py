@@ -3,6 +3,7 @@ one half-signed-in session only, and 30 simultaneous wrong passwords have at mos
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -57,7 +58,7 @@ def test_one_code_signs_in_one_of_several_parallel_sessions(
     def submit(client: FlaskClient, token: str) -> int:
         return client.post("/login/code", data={"code": code, "csrf_token": token}).status_code
 
-    statuses = in_parallel([lambda c=c, t=t: submit(c, t) for c, t in pending])
+    statuses = in_parallel([functools.partial(submit, c, t) for c, t in pending])
     assert all(isinstance(status, int) for status in statuses), statuses
     assert statuses.count(302) == 1, statuses
 
@@ -82,7 +83,7 @@ def test_thirty_parallel_wrong_passwords_evaluate_at_most_five(
         return client.post("/login", data={"username": username, "password": "wrong guess 123",
                                            "csrf_token": token}).status_code
 
-    statuses = in_parallel([lambda c=c, t=t: attempt(c, t) for c, t in zip(clients, tokens, strict=True)])
+    statuses = in_parallel([functools.partial(attempt, c, t) for c, t in zip(clients, tokens, strict=True)])
     assert all(isinstance(status, int) for status in statuses), statuses
     assert len(evaluated) <= 5 and statuses.count(429) >= 25, (len(evaluated), statuses)
     db.session.expire_all()

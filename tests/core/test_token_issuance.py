@@ -22,6 +22,7 @@ from core.models import ApiToken, User
 from core.roles import Role
 from core.users_service import issue_token
 from tests.factories import csrf_token, sign_in
+from tests.reading import get_row
 
 TOKEN_VALUE = re.compile(r'id="token-value">(snm_[^<]+)<')
 CreateUser = Callable[..., User]
@@ -130,7 +131,7 @@ def test_disabling_revokes_tokens_and_enabling_does_not_revive_them(
     [disabled] = entries("user.disabled")
     assert disabled.actor_username == "root.admin" and disabled.details_map["tokens_revoked"] == 1
     admin_client.post(f"/admin/users/{owner.id}/enable", data={"csrf_token": csrf})
-    assert db.session.get(User, owner.id).active  # type: ignore[union-attr]
+    assert get_row(User, owner.id).active
     assert [t.revoked_at is not None for t in tokens()] == [True]
     assert api.get("/api/v1/me", headers=bearer(value)).status_code == 401
 

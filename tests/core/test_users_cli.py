@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from click.testing import Result
 from flask import Flask
 from sqlalchemy import select
 
@@ -24,7 +25,7 @@ def directory(app: Flask) -> None:
     db.session.commit()
 
 
-def _cli(app: Flask, *args: str, stdin: str = "") -> object:
+def _cli(app: Flask, *args: str, stdin: str = "") -> Result:
     return app.test_cli_runner().invoke(args=list(args), input=stdin)
 
 

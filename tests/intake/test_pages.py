@@ -15,7 +15,9 @@ from core.models import AgencyUnit, User
 from intake import views as intake_views
 from intake.models import Case, Contact, Draft
 from referrals.handoffs.models import Referral
+from referrals.routing.algorithm import LabelKind
 from tests.factories import csrf_token, sign_in
+from tests.reading import first_group, get_row, json_of
 
 pytestmark = pytest.mark.usefixtures("directory")
 
@@ -38,7 +40,7 @@ def operator_client(client: FlaskClient, operator: User) -> FlaskClient:
 
 def _form_page(client: FlaskClient) -> tuple[str, str]:
     page = client.get("/intake/new", headers={"Accept-Language": "kk"}).get_data(as_text=True)
-    token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    token = first_group(r'name="form_token" value="([^"]+)"', page)
     return page, token
 
 
@@ -95,7 +97,7 @@ def test_the_preview_shows_units_deadlines_and_the_instruction_for_p1(operator_c
     assert 'class="instruction urgent"' in html and "102" in html
     terekti_police = db.session.scalar(select(AgencyUnit).where(
         AgencyUnit.agency == "police", AgencyUnit.district == "KZ-27-TEREKTI"))
-    assert terekti_police.name_ru in html
+    assert terekti_police is not None and terekti_police.name_ru in html
     assert 'name="preview.keep" value="police.emergency"' in html
 
 
@@ -113,8 +115,8 @@ def test_unticking_a_suggested_referral_needs_a_reason(operator_client: FlaskCli
 
 def test_drafts_autosave_and_come_back(operator_client: FlaskClient, operator: User) -> None:
     token = csrf_token(operator_client, "/intake/new")
-    saved = operator_client.post("/intake/drafts", data={**FORM, "csrf_token": token}).json
-    draft = db.session.get(Draft, saved["draft_id"])
+    saved = json_of(operator_client.post("/intake/drafts", data={**FORM, "csrf_token": token}))
+    draft = get_row(Draft, saved["draft_id"])
     assert draft.operator_id == operator.id and "Гүлнар" in (draft.payload or "")
     home = operator_client.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert f"draft={draft.id}" in home
@@ -128,8 +130,8 @@ def test_one_form_makes_one_draft_however_its_autosaves_race(operator_client: Fl
     _, form_token = _form_page(operator_client)
     csrf = csrf_token(operator_client, "/intake/new")
     fields = {**FORM, "csrf_token": csrf, "form_token": form_token}
-    first = operator_client.post("/intake/drafts", data=fields).json
-    second = operator_client.post("/intake/drafts", data=fields).json  # no draft_id: racing
+    first = json_of(operator_client.post("/intake/drafts", data=fields))
+    second = json_of(operator_client.post("/intake/drafts", data=fields))  # no draft_id: racing
     assert first["draft_id"] == second["draft_id"]
     assert _post(operator_client, FORM, form_token).status_code == 302  # without its draft id
     late = operator_client.post("/intake/drafts", data=fields).json
@@ -154,11 +156,11 @@ def test_repeat_callers_are_found_by_phone(operator_client: FlaskClient) -> None
     _, token = _form_page(operator_client)
     location = _post(operator_client, FORM, token).headers["Location"]
     csrf = csrf_token(operator_client, "/intake/new")
-    found = operator_client.post("/intake/lookup", data={"phone": "+7 (701) 123-45-67",
-                                                         "csrf_token": csrf}).json
+    found = json_of(operator_client.post("/intake/lookup", data={"phone": "+7 (701) 123-45-67",
+                                                         "csrf_token": csrf}))
     assert [item["url"] for item in found["items"]] == [location]
-    assert operator_client.post("/intake/lookup", data={"phone": "+77009998877",
-                                                        "csrf_token": csrf}).json["items"] == []
+    assert json_of(operator_client.post("/intake/lookup", data={"phone": "+77009998877",
+                                                                "csrf_token": csrf}))["items"] == []
 
 
 def test_agency_staff_see_their_case_page_without_hidden_fields(app: Any, client: FlaskClient, operator_client: FlaskClient,
@@ -246,7 +248,9 @@ def test_the_case_page_shows_what_happened_flags_place_and_who(operator_client: 
                                        "perpetrator.lives_with_child": "on"}, token).headers["Location"]
     page = operator_client.get(location, headers={"Accept-Language": "kk"}).get_data(as_text=True)
     algorithm = default_algorithm()
-    for kind, code in (("place", "street"), ("relation", "stranger"), ("flag", "injury")):
+    shown: tuple[tuple[LabelKind, str], ...] = (
+        ("place", "street"), ("relation", "stranger"), ("flag", "injury"))
+    for kind, code in shown:
         assert algorithm.label(kind, code, "kk") in page, (kind, code)
     assert "Баламен бірге тұрады" in page
 

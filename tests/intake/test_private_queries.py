@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 
 from core.models import User
 from tests.factories import csrf_token, sign_in
+from tests.reading import json_of
 
 PHONE, IIN, NAME = "+77011234567", "140315600018", "Әсел Қайратқызы"
 
@@ -44,7 +45,7 @@ def test_the_lookup_is_a_post_and_the_log_keeps_no_phone_or_iin(
     request_log.clear()
     found = operator_client.post("/intake/lookup", data={"phone": PHONE, "csrf_token": csrf})
     by_iin = operator_client.post("/intake/lookup", data={"iin": IIN, "csrf_token": csrf})
-    assert found.status_code == 200 and len(found.json["items"]) == 1
+    assert found.status_code == 200 and len(json_of(found)["items"]) == 1
     assert by_iin.status_code == 200
     lines = logged(request_log)
     assert lines.count("POST /intake/lookup 200") == 2

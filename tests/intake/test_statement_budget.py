@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from core.extensions import db
-from tests.sql import counting_statements
+from tests.sql import Statements, counting_statements
 
 pytestmark = pytest.mark.usefixtures("directory")
 
@@ -18,7 +18,7 @@ FOLLOW_UP_BUDGET = 24
 REPLAY_BUDGET = 10  # the referrals and their events are read back; rare enough
 
 
-def _submit(api: Any, body: dict[str, Any], key: str) -> tuple[Any, list[str]]:
+def _submit(api: Any, body: dict[str, Any], key: str) -> tuple[Any, Statements]:
     with counting_statements(db.engine) as seen:
         response = api.post("/contacts", body, headers={"Idempotency-Key": key})
     return response, seen

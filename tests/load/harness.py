@@ -155,7 +155,8 @@ def seed(database_url: str, instance: Path) -> str:
     with app.app_context():
         upgrade()
         demo.load_directory()
-        user = create_user(OPERATOR, "Load test operator", Role.OPERATOR, PASSWORD)
+        user = create_user(OPERATOR, "Load test operator", Role.OPERATOR, PASSWORD,
+                           actor=None, via="cli")
         _, token = issue_token(user, "load test", 1)
         db.session.commit()
         db.engine.dispose()

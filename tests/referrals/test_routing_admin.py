@@ -22,7 +22,7 @@ from referrals.models import AlgorithmVersion, CalendarDayOff
 from referrals.routing import default_algorithm
 from referrals.routing_app import service as routing_service
 from tests.factories import csrf_token, sign_in
-from tests.referrals.test_routing_service import BULLYING_P3, FRIDAY_MORNING, modified_document
+from tests.referrals.algorithm_versions import BULLYING_P3, FRIDAY_MORNING, modified_document
 
 INSPECTOR = "police.juvenile_inspector"
 

@@ -17,6 +17,7 @@ from core.extensions import db
 from core.roles import Role
 from core.users_service import issue_token
 from referrals.models import AlgorithmVersion, CalendarDayOff
+from tests.reading import json_of
 
 # routing.md §9's example, completed: sexual violence at P2 makes four mandatory referrals.
 SECTION_9_FACTS: dict[str, Any] = {
@@ -104,7 +105,7 @@ def test_submitted_at_defaults_to_the_servers_clock(client: FlaskClient, bearer:
     facts = {k: v for k, v in SECTION_9_FACTS.items() if k != "submitted_at"}
     response = client.post("/api/v1/route", json=facts, headers=bearer("supervisor"))
     # The test clock stands at 2026-11-20 05:00 UTC, 10:00 in Almaty: P2 acknowledges in 4 h.
-    assert response.json["referrals"][0]["ack_due_at"] == "2026-11-20T14:00:00+05:00"
+    assert json_of(response)["referrals"][0]["ack_due_at"] == "2026-11-20T14:00:00+05:00"
 
 
 @pytest.mark.parametrize(("facts", "fields"), [
@@ -122,7 +123,7 @@ def test_invalid_facts_are_422_naming_every_field(client: FlaskClient, bearer: A
                                                   facts: dict[str, Any], fields: set[str]) -> None:
     response = client.post("/api/v1/route", json=facts, headers=bearer("operator"))
     assert response.status_code == 422
-    error = response.json["error"]
+    error = json_of(response)["error"]
     assert error["code"] == "invalid"
     assert set(error["fields"]) == fields
     assert all(name in error["message"] for name in fields)
@@ -133,12 +134,12 @@ def test_malformed_json_is_400(client: FlaskClient, bearer: Any) -> None:
     for body in (b'{"contact_type": ', b"\xff\xfe{}"):
         response = client.post("/api/v1/route", data=body, headers=headers)
         assert response.status_code == 400
-        assert response.json["error"]["code"] == "malformed"
+        assert json_of(response)["error"]["code"] == "malformed"
 
 
 def test_a_body_that_is_not_an_object_is_422(client: FlaskClient, bearer: Any) -> None:
     response = client.post("/api/v1/route", json=["child_self"], headers=bearer("operator"))
-    assert response.status_code == 422 and response.json["error"]["fields"]
+    assert response.status_code == 422 and json_of(response)["error"]["fields"]
 
 
 @pytest.mark.parametrize(("role", "status"), [
@@ -150,16 +151,16 @@ def test_only_the_helpline_may_route(client: FlaskClient, bearer: Any, role: str
     response = client.post("/api/v1/route", json=SECTION_9_FACTS, headers=bearer(role))
     assert response.status_code == status
     if status == 403:
-        assert response.json["error"]["code"] == "forbidden"
+        assert json_of(response)["error"]["code"] == "forbidden"
 
 
 def test_without_a_token_it_is_401(client: FlaskClient) -> None:
     response = client.post("/api/v1/route", json=SECTION_9_FACTS)
-    assert response.status_code == 401 and response.json["error"]["code"] == "unauthenticated"
+    assert response.status_code == 401 and json_of(response)["error"]["code"] == "unauthenticated"
 
 
 def test_the_endpoint_is_described_in_openapi(client: FlaskClient) -> None:
-    document = client.get("/api/v1/openapi.json").json
+    document = json_of(client.get("/api/v1/openapi.json"))
     entry = document["paths"]["/api/v1/route"]["post"]
     assert "requestBody" in entry
     schema = entry["responses"]["200"]["content"]["application/json"]["schema"]
@@ -211,7 +212,7 @@ def test_cli_refuses_invalid_json_with_exit_2(app: Flask, stdin: str) -> None:
 
 
 def test_cli_uses_the_current_algorithm(app: Flask, create_user: Any) -> None:
-    from tests.referrals.test_routing_service import publish_version
+    from tests.referrals.algorithm_versions import publish_version
 
     publish_version(create_user(Role.ADMIN), "2026.8")
     db.session.commit()

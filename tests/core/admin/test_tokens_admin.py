@@ -24,6 +24,7 @@ from core.models.tokens import hash_token
 from core.roles import Role
 from core.users_service import issue_token
 from tests.factories import csrf_token, sign_in
+from tests.reading import first_group, json_of
 
 NON_ADMIN_ROLES = [role for role in Role if role is not Role.ADMIN]
 TOKEN_VALUE = re.compile(r'id="token-value">(snm_[^<]+)<')
@@ -84,7 +85,7 @@ def test_a_token_made_on_the_page_works_until_revoked(
         app: Flask, admin_client: FlaskClient, owner: User, clock: FrozenClock) -> None:
     response = create_on_page(admin_client)
     assert response.status_code == 200
-    value = TOKEN_VALUE.search(response.get_data(as_text=True)).group(1)  # type: ignore[union-attr]
+    value = first_group(TOKEN_VALUE, response.get_data(as_text=True))
     [token] = all_tokens()
     admin = token.user
     assert admin.username == "root.admin" and token.name == "telephony"
@@ -97,7 +98,7 @@ def test_a_token_made_on_the_page_works_until_revoked(
 
     api = app.test_client()
     me = api.get("/api/v1/me", headers=bearer(value))
-    assert me.status_code == 200 and me.json["username"] == "root.admin"  # type: ignore[index]
+    assert me.status_code == 200 and json_of(me)["username"] == "root.admin"
 
     listing = admin_client.get("/admin/tokens").get_data(as_text=True)
     assert "telephony" in listing and f"{token.hint}…" in listing and value not in listing
@@ -122,7 +123,7 @@ def test_a_token_made_on_the_page_works_until_revoked(
 def test_a_token_with_an_expiry(app: Flask, admin_client: FlaskClient, owner: User,
                                 clock: FrozenClock) -> None:
     response = create_on_page(admin_client, days="30")
-    value = TOKEN_VALUE.search(response.get_data(as_text=True)).group(1)  # type: ignore[union-attr]
+    value = first_group(TOKEN_VALUE, response.get_data(as_text=True))
     [token] = all_tokens()
     assert token.expires_at == clock.now() + timedelta(days=30)
     assert audited("token.created")[0].details_map["days"] == 30

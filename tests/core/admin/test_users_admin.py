@@ -21,6 +21,7 @@ from core.extensions import db
 from core.models import AgencyUnit, User
 from core.roles import Role
 from tests.factories import TEST_PASSWORD, csrf_token, sign_in
+from tests.reading import first_group
 
 NON_ADMIN_ROLES = [role for role in Role if role is not Role.ADMIN]
 TEMPORARY = re.compile(r'id="temporary-password">([^<]+)<')
@@ -256,7 +257,7 @@ def test_creating_a_unit_user_shows_a_temporary_password_once(
     response = create_on_page(admin_client, username="aigerim.police", display_name="Aigerim",
                               role="agency_staff", unit_id=unit.id)
     assert response.status_code == 200
-    temporary = TEMPORARY.search(response.get_data(as_text=True)).group(1)  # type: ignore[union-attr]
+    temporary = first_group(TEMPORARY, response.get_data(as_text=True))
     user = db.session.scalar(select(User).where(User.username == "aigerim.police"))
     assert user is not None
     assert (user.role, user.unit_id, user.region, user.active) == ("agency_staff", unit.id, None, True)
@@ -506,7 +507,7 @@ def test_resetting_the_password_forces_a_change_at_next_sign_in(
 
     response = post(admin_client, f"/admin/users/{target.id}/reset-password")
     assert response.status_code == 200
-    temporary = TEMPORARY.search(response.get_data(as_text=True)).group(1)  # type: ignore[union-attr]
+    temporary = first_group(TEMPORARY, response.get_data(as_text=True))
     assert fresh(target).must_change_password
     assert elsewhere.get(ANY_PAGE).status_code == 302
     assert sign_in(app.test_client(), target).status_code == 200  # the old password is gone

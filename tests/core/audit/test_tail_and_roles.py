@@ -26,6 +26,7 @@ from core.roles import Role
 from core.users_service import issue_token
 from tests.conftest import make_config, on_postgres
 from tests.factories import sign_in
+from tests.reading import json_of
 
 
 @pytest.fixture(autouse=True)
@@ -101,8 +102,8 @@ def test_the_page_and_the_api_say_what_they_checked_and_offer_the_whole_chain(
     db.session.commit()
     headers = {"Authorization": f"Bearer {value}"}
     api = app.test_client()
-    assert api.get("/api/v1/audit/verify", headers=headers).json["verified_from"] == 5
-    full = api.get("/api/v1/audit/verify?full=1", headers=headers).json
+    assert json_of(api.get("/api/v1/audit/verify", headers=headers))["verified_from"] == 5
+    full = json_of(api.get("/api/v1/audit/verify?full=1", headers=headers))
     assert full["ok"] is True and full["verified_from"] == 1
     assert api.get("/api/v1/audit/verify?full=yes", headers=headers).status_code == 422
 

@@ -14,6 +14,7 @@ from core.clock import utcnow
 from core.extensions import db
 from intake.text.models import School
 from intake.text.schools import add_school
+from tests.reading import poster_token
 
 BULLYING_KK = "Сыныптастарым мені күнде мазақтайды, сөмкемді тығып қояды. Мектепке барғым келмейді."
 SUICIDE_RU = "Мне очень плохо, я больше не хочу жить, думаю покончить с собой."
@@ -29,9 +30,7 @@ def school(app: Flask) -> School:
 
 @pytest.fixture
 def token(school: School) -> str:
-    current = school.current_token
-    assert current is not None
-    return current.token
+    return poster_token(school)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from intake.text import codes
 from intake.text.models import School, TextMessage, TextReport
 from intake.text.schools import rotate_token
 from tests.intake.text.conftest import BULLYING_KK
+from tests.reading import json_of, poster_token
 
 pytestmark = pytest.mark.usefixtures("directory")
 
@@ -48,7 +49,7 @@ def test_the_code_opens_the_thread_and_the_child_writes_more(report: Any, thread
     more = client.post("/api/v1/public/reports/messages",
                        json={"follow_up_code": code, "text": "Бүгін де солай болды."})
     assert more.status_code == 200
-    assert [m["text"] for m in more.json["messages"]] == [BULLYING_KK, "Бүгін де солай болды."]
+    assert [m["text"] for m in json_of(more)["messages"]] == [BULLYING_KK, "Бүгін де солай болды."]
 
 
 @pytest.mark.parametrize("wrong", ["0000-0000-0000-0000", "hello", "", "A" * 64])
@@ -83,7 +84,7 @@ def test_unknown_and_replaced_tokens_take_no_report(report: Any, client: FlaskCl
                                                     school: School, app: Flask) -> None:
     from core.clock import utcnow
 
-    old = school.current_token.token
+    old = poster_token(school)
     rotate_token(school, utcnow())
     db.session.commit()
     assert report().status_code == 404  # the fixture's token is the retired one
@@ -91,7 +92,7 @@ def test_unknown_and_replaced_tokens_take_no_report(report: Any, client: FlaskCl
     assert client.post("/api/v1/public/reports", json=body).status_code == 404
     page = client.get(f"/r/{old}", headers={"Accept-Language": "ru"})
     assert page.status_code == 410 and "111" in page.get_data(as_text=True)
-    new = school.current_token.token
+    new = poster_token(school)
     assert new != old and client.get(f"/r/{new}").status_code == 200
 
 
@@ -120,7 +121,7 @@ def test_bad_fields_are_named(report: Any, change: dict[str, Any], field: str) -
 def test_oversized_bodies_are_refused_before_reading(client: FlaskClient, token: str) -> None:
     body = {"school_token": token, "text": "ж" * 30_000}
     response = client.post("/api/v1/public/reports", json=body)
-    assert response.status_code == 413 and response.json["error"]["code"] == "too_large"
+    assert response.status_code == 413 and json_of(response)["error"]["code"] == "too_large"
 
 
 def test_no_network_identity_and_no_text_or_code_in_logs_or_audit(

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from core.extensions import db
 from intake.text.models import TextReport
 from tests.intake.text.conftest import BULLYING_KK
+from tests.reading import first_group
 
 pytestmark = pytest.mark.usefixtures("directory")
 PAGE_BUDGET = 30 * 1024  # bytes on the wire for the page and everything it loads
@@ -49,7 +50,7 @@ def test_the_page_weighs_under_30_kb_and_loads_nothing_from_elsewhere(client: Fl
 
 def test_the_thread_page_is_small_too(client: FlaskClient, token: str) -> None:
     done = client.post(f"/r/{token}", data={"text": BULLYING_KK, "lang": "kk"})
-    code = re.search(r'id="follow-up-code">([^<]+)<', done.get_data(as_text=True)).group(1)
+    code = first_group(r'id="follow-up-code">([^<]+)<', done.get_data(as_text=True))
     page = client.post(f"/r/{token}/thread", data={"follow_up_code": code})
     assert page.status_code == 200 and _weight(client, page) <= PAGE_BUDGET
 
@@ -89,7 +90,7 @@ def test_without_javascript_a_child_reports_reads_and_writes(client: FlaskClient
     done = client.post(f"/r/{token}", data={"text": BULLYING_KK, "safe_now": "yes", "age": "12",
                                             "lang": "kk"})
     assert done.status_code == 200
-    code = re.search(r'id="follow-up-code">([^<]+)<', done.get_data(as_text=True)).group(1)
+    code = first_group(r'id="follow-up-code">([^<]+)<', done.get_data(as_text=True))
     stored = db.session.scalars(select(TextReport)).one()
     assert stored.age == 12 and stored.safe_now == "yes" and stored.language == "kk"
     page = client.post(f"/r/{token}/thread", data={"follow_up_code": code, "lang": "kk"})
@@ -128,7 +129,7 @@ def test_an_unknown_token_is_a_friendly_404(client: FlaskClient) -> None:
 
 def test_what_the_page_writes_is_escaped(client: FlaskClient, token: str) -> None:
     done = client.post(f"/r/{token}", data={"text": "<script>alert(1)</script>"})
-    code = re.search(r'id="follow-up-code">([^<]+)<', done.get_data(as_text=True)).group(1)
+    code = first_group(r'id="follow-up-code">([^<]+)<', done.get_data(as_text=True))
     html = client.post(f"/r/{token}/thread", data={"follow_up_code": code}).get_data(as_text=True)
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)" in html
 

@@ -23,6 +23,8 @@ from tests.intake.conftest import TEREKTI_GIRL, api, bearer, contact, operator  
 # Pavlodar; police, education and the commission also in Terekti and Oral.
 REGIONS = ("KZ-27", "KZ-55")
 DISTRICTS = ("KZ-27-TEREKTI", "KZ-27-ORAL")
+# The ``submit`` fixture: submits a contact (with changes) and answers its case and referral ids.
+Submit = Callable[..., dict[str, Any]]
 
 
 @pytest.fixture
@@ -113,7 +115,7 @@ def acting(client: FlaskClient, bearer: Callable[[User], dict[str, str]]) -> Cal
 
 @pytest.fixture
 def submit(acting: Callable[[User], Acting], people: People,
-           contact: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:  # noqa: F811
+           contact: Callable[..., dict[str, Any]]) -> Submit:  # noqa: F811
     """Submit a contact as the operator; answers {"case_id", "referrals": {service: id}}."""
     def _submit(**changes: Any) -> dict[str, Any]:
         response = acting(people.operator).post("/contacts", contact(**changes))
@@ -125,7 +127,7 @@ def submit(acting: Callable[[User], Acting], people: People,
 
 
 @pytest.fixture
-def case(submit: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+def case(submit: Submit) -> dict[str, Any]:
     """The Terekti girl (sexual violence, P2): police, education, health, commission."""
     return submit()
 
@@ -137,4 +139,4 @@ def referral(referral_id: str) -> Referral:
     return found
 
 
-__all__ = ["TEREKTI_GIRL", "Acting", "People", "referral", "unit_of"]
+__all__ = ["TEREKTI_GIRL", "Acting", "People", "Submit", "referral", "unit_of"]

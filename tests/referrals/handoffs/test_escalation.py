@@ -24,30 +24,18 @@ from referrals.handoffs.cli import referrals_cli
 from referrals.handoffs.models import Referral, ReferralEscalation
 from referrals.handoffs.notification_models import Notification
 from tests.referrals.handoffs.conftest import Acting, People, referral
+from tests.referrals.handoffs.sweeps import POLICE, levels, sweep_at
 
 ALMATY = ZoneInfo("Asia/Almaty")
 SECOND = timedelta(seconds=1)
-POLICE = "police.juvenile_inspector"
 
 
 def notified(kind: str) -> set[str]:
     return set(db.session.scalars(select(Notification.user_id).where(Notification.kind == kind)))
 
 
-def levels(referral_id: str) -> list[int]:
-    return sorted(db.session.scalars(select(ReferralEscalation.level).where(
-        ReferralEscalation.referral_id == referral_id)))
-
-
-def sweep_at(clock: FrozenClock, moment: datetime) -> escalation.SweepResult:
-    clock.set(moment)
-    result = escalation.sweep()
-    db.session.expire_all()
-    return result
-
-
 # (urgency case, service under test, submitted changes, expected ack and action delays)
-URGENCIES = {
+URGENCIES: dict[str, tuple[str, dict[str, Any], timedelta, timedelta]] = {
     "P1": (POLICE, {"flags": ["immediate_danger"]}, timedelta(minutes=15), timedelta(hours=2)),
     "P2": (POLICE, {}, timedelta(hours=4), timedelta(hours=24)),
     # Bullying by a peer: P3, education.school; submitted on Friday 20 November 2026 at 10:00,

@@ -11,12 +11,12 @@ from core.clock import FrozenClock
 from core.extensions import db
 from referrals.handoffs import escalation
 from referrals.handoffs.models import SENT, Referral, ReferralEscalation
-from tests.referrals.handoffs.conftest import People, referral
-from tests.referrals.handoffs.test_escalation import POLICE, levels, sweep_at
+from tests.referrals.handoffs.conftest import People, Submit, referral
+from tests.referrals.handoffs.sweeps import POLICE, levels, sweep_at
 
 
-def test_flags_follow_the_levels_raised(clock: FrozenClock, people: People, submit: object) -> None:
-    referral_id = submit()["referrals"][POLICE]  # type: ignore[operator]
+def test_flags_follow_the_levels_raised(clock: FrozenClock, people: People, submit: Submit) -> None:
+    referral_id = submit()["referrals"][POLICE]
     found = referral(referral_id)
     assert (found.ack_escalated, found.action_escalated) == (False, False)
     sweep_at(clock, found.ack_due_at + timedelta(seconds=1))
@@ -28,10 +28,10 @@ def test_flags_follow_the_levels_raised(clock: FrozenClock, people: People, subm
 
 
 def test_level_one_still_comes_after_level_two(clock: FrozenClock, people: People,
-                                               submit: object) -> None:
+                                               submit: Submit) -> None:
     """escalation_level (the highest) cannot tell this case; the flags can: action escalated
     while acknowledged, then back to awaiting acknowledgement (a re-route), late again."""
-    referral_id = submit()["referrals"][POLICE]  # type: ignore[operator]
+    referral_id = submit()["referrals"][POLICE]
     found = referral(referral_id)
     db.session.execute(update(Referral).where(Referral.id == referral_id)
                        .values(status="acknowledged", acknowledged_at=clock.now()))
@@ -47,9 +47,9 @@ def test_level_one_still_comes_after_level_two(clock: FrozenClock, people: Peopl
 
 
 def test_a_row_without_its_flag_is_not_raised_twice(clock: FrozenClock, people: People,
-                                                    submit: object) -> None:
+                                                    submit: Submit) -> None:
     """Rows escalated by an older version (flag unset): the escalation row still decides."""
-    referral_id = submit()["referrals"][POLICE]  # type: ignore[operator]
+    referral_id = submit()["referrals"][POLICE]
     found = referral(referral_id)
     db.session.add(ReferralEscalation(referral_id=referral_id, level=1, kind="acknowledgement",
                                       at=clock.now()))

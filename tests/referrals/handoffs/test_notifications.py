@@ -41,7 +41,7 @@ class Sink:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append(parsed)  # type: ignore[arg-type]
+        self.messages.append(parsed)
         return "250 OK"
 
     def to(self, address: str) -> list[EmailMessage]:
@@ -73,7 +73,7 @@ def smtp(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sink]:
 
 
 def body_of(message: EmailMessage) -> str:
-    return message.get_content()  # type: ignore[no-any-return]
+    return message.get_content()
 
 
 def test_a_new_referral_emails_each_receiving_unit_without_personal_data(

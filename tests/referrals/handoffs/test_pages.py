@@ -20,6 +20,7 @@ from core.models import User
 from intake.models import Case, CaseEvent
 from referrals.handoffs.models import ReferralEvent
 from tests.factories import csrf_token, sign_in
+from tests.reading import get_row
 from tests.referrals.handoffs.conftest import Acting, People, referral, unit_of
 
 POLICE = "police.juvenile_inspector"
@@ -316,15 +317,15 @@ def test_the_case_closes_only_when_every_mandatory_referral_is_done(
     operator = signed_in(app, people.operator)
     early = post(operator, f"{case_path}/close", case_path, summary="Бәрі жақсы")
     assert early.status_code == 302
-    assert db.session.get(Case, case["case_id"]).status == "open"
+    assert get_row(Case, case["case_id"]).status == "open"
     finish_all(case, people, acting)
     html = page(operator, case_path)
     assert "Closing summary" in html
     assert post(operator, f"{case_path}/close", case_path, summary="").status_code == 302
-    assert db.session.get(Case, case["case_id"]).status == "open"  # a summary is required
+    assert get_row(Case, case["case_id"]).status == "open"  # a summary is required
     assert post(operator, f"{case_path}/close", case_path,
                 summary="Барлық агенттік жұмысын аяқтады").status_code == 302
-    closed = db.session.get(Case, case["case_id"])
+    closed = get_row(Case, case["case_id"])
     db.session.refresh(closed)
     assert closed.status == "closed" and closed.close_summary == "Барлық агенттік жұмысын аяқтады"
     assert "Reopen the case" not in page(operator, case_path)  # only a supervisor reopens
@@ -342,7 +343,7 @@ def test_a_supervisor_reopens_a_closed_case_with_a_reason(
     html = page(supervisor, case_path)
     assert "Reopen the case" in html
     assert post(supervisor, f"{case_path}/reopen", case_path, reason="").status_code == 302
-    assert db.session.get(Case, case["case_id"]).status == "closed"
+    assert get_row(Case, case["case_id"]).status == "closed"
     post(supervisor, f"{case_path}/reopen", case_path, reason="Анасы қайта хабарласты")
     db.session.expire_all()
     reopened = db.session.get(Case, case["case_id"])

@@ -122,6 +122,7 @@ def test_the_table_and_the_policy_module_agree() -> None:
             self.id, self.role, self.unit_id, self.region, self.active = "u", role, unit_id, None, True
 
     class Case:
+        id = "case-1"
         region = "KZ-27"
         referral_unit_ids = ("unit-1",)
 
@@ -316,7 +317,7 @@ def test_every_transition_is_an_event_and_an_audit_entry_without_the_note(
         "agency_staff", "police", "wrong_district")
     raw = db.session.execute(text("SELECT note FROM referral_events WHERE id = :id"),
                              {"id": event.id}).scalar()
-    assert "Ақжайық".encode() not in bytes(raw)  # notes are encrypted at rest
+    assert raw is not None and "Ақжайық".encode() not in bytes(raw)  # notes are encrypted at rest
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "referral.decline"))
     assert entry is not None and entry.object_id == referral_id
     assert "wrong_district" in (entry.details or "") and "Ақжайық" not in (entry.details or "")

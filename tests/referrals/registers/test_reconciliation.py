@@ -19,6 +19,7 @@ from core.extensions import db
 from core.models import User
 from intake.models import Case
 from tests.factories import csrf_token, sign_in
+from tests.reading import get_row
 from tests.referrals.handoffs.conftest import Acting, People, referral
 from tests.referrals.registers.conftest import Heads
 
@@ -183,7 +184,7 @@ def test_a_change_after_signing_shows_as_an_amendment(
     (signoff,) = act["signoffs"]
     assert signoff["amended"] is True
     assert signoff["changes"] == [{"case_id": violence["case_id"],
-                                   "number": db.session.get(Case, violence["case_id"]).number,  # type: ignore[union-attr]
+                                   "number": get_row(Case, violence["case_id"]).number,
                                    "change": "changed"}]
 
 

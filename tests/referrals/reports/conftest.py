@@ -26,7 +26,7 @@ CHANNELS = ("phone", "text", "qr", "messenger")
 AGENCIES = {"police": ("police.attend", "police.notify"), "education": ("education.inspect",),
             "health": ("health.exam",)}
 OUTCOMES = ("child_seen", "support_provided", "no_concern_found")
-CATEGORY_SETS = (["violence.bullying"], ["violence.sexual", "violence.physical"],
+CATEGORY_SETS: tuple[list[str], ...] = (["violence.bullying"], ["violence.sexual", "violence.physical"],
                  ["mental_health.self_harm", "violence.bullying"], ["family.conflict"], [])
 PLANTED_NAME = "Айгерім Тестова"
 PLANTED_PHONE = "+77011234567"
@@ -115,7 +115,7 @@ def _seed(operator: User, desk: User) -> Seed:
         acted = closed = None
         outcome = None
         if status == "completed":
-            assert acknowledged is not None
+            assert acknowledged is not None and ack_minutes is not None
             # whole minutes under two hours, whole ten minutes beyond: exact in the buckets
             done = rng.choice([m for m in (20, 50, 80, 110, 130, 170, 200, 250) if m > ack_minutes])
             acted = closed = created + timedelta(minutes=done)

@@ -19,6 +19,7 @@ from intake.models import Contact
 from referrals.reports import aggregate, indicators
 from referrals.reports.indicators import ReportPeriod
 from referrals.reports.models import ReportCell, ReportMonth
+from tests.reading import get_row
 from tests.referrals.reports.conftest import NOV, NOW, OCT, SEP, Seed, SeedReferral
 
 TZ = ZoneInfo("Asia/Almaty")
@@ -152,7 +153,7 @@ def test_the_annual_report_adds_up_its_months_and_lists_every_region(seeded: See
 def test_settled_months_are_reused_and_recent_ones_recomputed(app: Flask, seeded: Seed,
                                                               clock: FrozenClock) -> None:
     indicators.build("KZ-27", OCTOBER, NOW, TZ)
-    assert db.session.get(ReportMonth, OCTOBER.first_month).computed_at == NOW
+    assert get_row(ReportMonth, OCTOBER.first_month).computed_at == NOW
     # October ended three weeks ago: recent, reused for a while, then computed again
     assert aggregate.stale_months(OCTOBER.months, NOW + timedelta(minutes=5), TZ) == []
     later = NOW + timedelta(hours=1)

@@ -15,6 +15,7 @@ from core.extensions import db
 from referrals.reports import exports, jobs
 from referrals.reports.indicators import ReportPeriod
 from referrals.reports.models import ExportJob
+from tests.reading import get_row
 from tests.referrals.reports.conftest import Seed
 
 
@@ -50,7 +51,7 @@ def test_a_deferred_export_is_run_by_a_worker(app: Flask, seeded: Seed, create_u
     db.session.commit()  # where the request that asked for it would end
     exports.start(job)  # deferred: nothing ran in this process
     db.session.expire_all()
-    assert db.session.get(ExportJob, job.id).status == "queued"  # type: ignore[union-attr]
+    assert get_row(ExportJob, job.id).status == "queued"
     queued = db.session.execute(text(
         "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'senim.run_export' "
         "AND status = 'todo'")).scalar()
@@ -83,14 +84,14 @@ def test_stale_months_are_recomputed_by_one_queued_job(app: Flask, seeded: Seed,
     db.session.commit()  # where the request that showed the report would end
     monkeypatch.setitem(app.config, "SENIM", app.config["SENIM"].with_overrides(jobs="procrastinate"))
     clock.advance(aggregate.FRESH_FOR + timedelta(minutes=1))
-    first = db.session.get(ReportMonth, october.first_month).computed_at  # type: ignore[union-attr]
+    first = get_row(ReportMonth, october.first_month).computed_at
     indicators.build(None, october, clock.now(), tz)  # stale: shown as it is, queued
     indicators.build(None, october, clock.now(), tz)  # one job is enough: the lock refuses a second
     queued = db.session.execute(text(
         "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'senim.refresh_report_months'")).scalar()
     assert queued == 1
     db.session.expire_all()
-    assert db.session.get(ReportMonth, october.first_month).computed_at == first  # type: ignore[union-attr]
+    assert get_row(ReportMonth, october.first_month).computed_at == first
     _work(app)
     db.session.expire_all()
-    assert db.session.get(ReportMonth, october.first_month).computed_at == clock.now()  # type: ignore[union-attr]
+    assert get_row(ReportMonth, october.first_month).computed_at == clock.now()

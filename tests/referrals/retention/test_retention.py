@@ -25,6 +25,7 @@ from referrals.retention import service
 from referrals.retention.models import LegalHold
 from tests.factories import csrf_token, sign_in
 from tests.intake.conftest import api, bearer, contact, directory, operator  # noqa: F401
+from tests.reading import get_row
 
 PERIODS = Retention(closed_case_days=30, caseless_contact_days=10, draft_days=5)
 
@@ -110,7 +111,7 @@ def test_within_its_period_nothing_is_touched(app: Flask, closed_case: Case, clo
     assert service.plan(PERIODS, clock.now()).closed_cases == 0
     service.apply(PERIODS, clock.now())
     db.session.expire_all()
-    assert db.session.get(Case, closed_case.id).anonymised_at is None  # type: ignore[union-attr]
+    assert get_row(Case, closed_case.id).anonymised_at is None
 
 
 def test_open_cases_are_never_anonymised(app: Flask, closed_case: Case, clock: FrozenClock) -> None:
@@ -135,7 +136,7 @@ def test_the_dry_run_counts_and_changes_nothing(app: Flask, closed_case: Case, c
     assert "caseless contacts would anonymise: 1" in result.output
     assert "drafts would be deleted: 1" in result.output
     db.session.expire_all()
-    assert db.session.get(Case, closed_case.id).anonymised_at is None  # type: ignore[union-attr]
+    assert get_row(Case, closed_case.id).anonymised_at is None
     assert db.session.scalar(select(Draft)) is not None
     entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "retention.dry_run")).one()
     assert entry.details_map == {"closed_cases": 1, "caseless_contacts": 1, "drafts": 1, "held_cases": 0,

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -26,12 +25,10 @@ from referrals.routing import (
     route,
     service_deadlines,
 )
+from tests.referrals.routing.engine_inputs import CALENDAR, TZ
 
-DATA = Path(__file__).resolve().parents[3] / "core" / "data"
-TZ = ZoneInfo("Asia/Almaty")
 ALGORITHM = bundled_algorithm("2026.2")
 OLD = bundled_algorithm("2026.1")
-CALENDAR = WorkingCalendar.from_csv(DATA / "holidays-KZ.csv")
 # A normal week: Monday 16 November 2026 to Friday 20 November, no holiday.
 TUESDAY = date(2026, 11, 17)
 

@@ -19,8 +19,8 @@ from referrals.routing import (
     diff_algorithms,
     load_algorithm,
 )
+from tests.referrals.routing.engine_inputs import ALGORITHM
 
-ALGORITHM = bundled_algorithm("2026.1")  # 2026.1 stays in force for its decisions; 2026.2: test_routing_2026_2.py
 BUNDLED = (Path(__file__).resolve().parents[3] / "referrals" / "routing" / "algorithms"
            / "2026.1.yaml")
 KAZAKH_LETTERS = set("әғқңөұүі")  # һ is rare (loanwords) and no label here needs it

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -17,16 +16,11 @@ from referrals.routing import (
     Facts,
     ReferralProposal,
     WorkingCalendar,
-    bundled_algorithm,
     format_time,
     load_algorithm,
     route,
 )
-
-DATA = Path(__file__).resolve().parents[3] / "core" / "data"
-TZ = ZoneInfo("Asia/Almaty")
-ALGORITHM = bundled_algorithm("2026.1")  # 2026.1 stays in force for its decisions; 2026.2: test_routing_2026_2.py
-CALENDAR = WorkingCalendar.from_csv(DATA / "holidays-KZ.csv")
+from tests.referrals.routing.engine_inputs import ALGORITHM, CALENDAR, DATA, TZ
 
 
 def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0,

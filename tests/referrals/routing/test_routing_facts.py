@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -17,10 +15,8 @@ from referrals.routing import (
     facts_to_json,
     parse_facts,
 )
+from tests.referrals.routing.engine_inputs import GEOGRAPHY, TZ
 
-DATA = Path(__file__).resolve().parents[3] / "core" / "data"
-TZ = ZoneInfo("Asia/Almaty")
-GEOGRAPHY = Geography.from_csv(DATA / "regions.csv", DATA / "districts-KZ-27.csv")
 NOW = datetime(2026, 11, 20, 5, 2, tzinfo=UTC)
 
 VALID: dict[str, Any] = {

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from referrals.routing import ChildFacts, Facts, route
 from referrals.routing.algorithm import bundled_algorithm
 from referrals.routing.conditions import required_categories
+from tests.referrals.routing.engine_inputs import ALGORITHM, CALENDAR, TZ, facts
 from tests.referrals.routing.reference_engine import reference_route
-from tests.referrals.routing.test_routing_properties import ALGORITHM, CALENDAR, TZ, facts
 
 
 @settings(max_examples=400, deadline=None)

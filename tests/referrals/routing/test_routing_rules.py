@@ -5,8 +5,6 @@ decision's JSON (§9)."""
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -14,20 +12,13 @@ from referrals.routing import (
     ChildFacts,
     Decision,
     Facts,
-    Geography,
     ReferralProposal,
-    WorkingCalendar,
-    bundled_algorithm,
     decision_to_json,
     parse_facts,
     route,
 )
+from tests.referrals.routing.engine_inputs import ALGORITHM, CALENDAR, GEOGRAPHY, TZ
 
-DATA = Path(__file__).resolve().parents[3] / "core" / "data"
-TZ = ZoneInfo("Asia/Almaty")
-ALGORITHM = bundled_algorithm("2026.1")  # 2026.1 stays in force for its decisions; 2026.2: test_routing_2026_2.py
-CALENDAR = WorkingCalendar.from_csv(DATA / "holidays-KZ.csv")
-GEOGRAPHY = Geography.from_csv(DATA / "regions.csv", DATA / "districts-KZ-27.csv")
 SUBMITTED = datetime(2026, 11, 20, 10, 2, tzinfo=TZ)
 
 FAMILY = ("parent", "step_parent", "caregiver", "household_member")

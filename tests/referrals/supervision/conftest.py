@@ -16,6 +16,7 @@ from core.models import User
 from referrals.handoffs.models import Referral
 from tests.factories import sign_in
 from tests.intake.conftest import api, bearer, contact, directory, operator  # noqa: F401
+from tests.referrals.supervision.referral_rows import Data
 
 SignedIn = Callable[..., FlaskClient]
 
@@ -60,3 +61,9 @@ def referrals_of() -> Callable[[str], dict[str, Referral]]:
         db.session.expire_all()
         return {r.service: r for r in db.session.scalars(select(Referral).where(Referral.case_id == case))}
     return _by_service
+
+
+@pytest.fixture
+def data(app: Flask) -> Data:
+    """Cases and referrals written straight to the tables, with the timestamps a test chooses."""
+    return Data()

@@ -17,6 +17,7 @@ from core.models import User
 from intake.models import Case, Contact
 from referrals.handoffs.models import Referral
 from tests.factories import csrf_token
+from tests.reading import get_row
 
 pytestmark = pytest.mark.usefixtures("directory")
 
@@ -138,7 +139,7 @@ def test_the_auditor_starts_from_a_case_number_the_chain_check_and_recent_refusa
     assert 'action="/audit/access-log"' in home and 'href="/audit/verify"' in home
     refused = next(row for row in home.split("<tr>") if "Refused: outside their scope" in row)
     assert outsider.username in refused and f"/cases/{case_id}/access-log" in refused
-    number = db.session.get(Case, case_id).number
+    number = get_row(Case, case_id).number
     found = browser.get("/audit/access-log", query_string={"number": number})
     assert found.status_code == 302 and found.headers["Location"].endswith(f"/cases/{case_id}/access-log")
     missing = browser.get("/audit/access-log", query_string={"number": "2026-999999"})

@@ -23,6 +23,7 @@ from intake.models import Case
 from referrals.handoffs.notification_models import Notification
 from referrals.handoffs.transitions import BY_ACTION
 from tests.factories import csrf_token
+from tests.reading import get_row, json_of
 
 pytestmark = pytest.mark.usefixtures("directory")
 
@@ -60,7 +61,7 @@ def test_outside_their_region_a_supervisor_meets_404_until_they_give_a_reason(
     assert page.status_code == 200 and "Әсел Қайратқызы" in page.get_data(as_text=True)
     opened = client.get(f"/api/v1/cases/{case_id}", headers=token)
     assert opened.status_code == 200
-    contact_id = opened.json["contacts"][0]["id"]
+    contact_id = json_of(opened)["contacts"][0]["id"]
     assert client.get(f"/api/v1/contacts/{contact_id}", headers=token).status_code == 200
 
 
@@ -179,7 +180,7 @@ def test_other_supervisors_of_the_region_and_of_the_helpline_are_told(
     national = signed_in(supervisor)
     assert national.get("/notifications").status_code == 200  # a notice with no referral renders
     dashboard = national.get("/").get_data(as_text=True)
-    number = db.session.get(Case, case_id).number
+    number = get_row(Case, case_id).number
     recent = dashboard.split('id="btg-h"', 1)[1]
     assert number in recent and almaty_supervisor.username in recent
 
@@ -209,7 +210,7 @@ def test_an_absent_case_is_404(almaty_supervisor: User, signed_in: Any) -> None:
 def test_a_case_outside_the_region_is_found_by_its_number(case_id: str, almaty_supervisor: User,
                                                           signed_in: Any) -> None:
     browser = signed_in(almaty_supervisor)
-    number = db.session.get(Case, case_id).number
+    number = get_row(Case, case_id).number
     found = browser.get("/supervision/break-glass", query_string={"number": number})
     assert found.status_code == 302 and found.headers["Location"].endswith(f"/cases/{case_id}/break-glass")
     for wrong in ("2026-999999", "not a number"):

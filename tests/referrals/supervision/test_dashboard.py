@@ -5,86 +5,22 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
-from sqlalchemy import event
 
 from core.clock import FrozenClock
 from core.extensions import db
 from core.models import User
-from intake.models import Case
-from referrals.handoffs.models import Referral
 from referrals.supervision import charts, dashboard, display, stats
+from tests.referrals.supervision.referral_rows import NOW, Data
+from tests.sql import counting_statements
 
-NOW = datetime(2026, 11, 20, 5, 0, tzinfo=UTC)  # the clock fixture's moment: 10:00 in Almaty
 HOUR = 3600.0
 WEEK = stats.Period(NOW - timedelta(days=7), NOW + timedelta(hours=1))
-
-
-class Data:
-    """Cases and referrals with chosen timestamps, written straight to the tables."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def case(self, urgency: str | None = "P2", region: str | None = "KZ-27",
-             status: str = "open", district: str | None = None) -> Case:
-        self.count += 1
-        case = Case(number=f"T-{self.count:06d}", status=status, urgency=urgency, region=region,
-                    district=district, opened_at=NOW - timedelta(days=1))
-        db.session.add(case)
-        return case
-
-    def referral(self, agency: str = "police", *, region: str | None = "KZ-27",
-                 district: str | None = None, status: str = "sent", created: datetime | None = None,
-                 ack_in: float = 3, act_in: float = 60, acknowledged: float | None = None,
-                 accepted: float | None = None, acted: float | None = None,
-                 closed: float | None = None, mandatory: bool = True,
-                 case: Case | None = None) -> Referral:
-        """Times in hours after ``created`` (default: two days ago)."""
-        start = created or NOW - timedelta(days=2)
-
-        def at(hours: float | None) -> datetime | None:
-            return None if hours is None else start + timedelta(hours=hours)
-
-        case = case or self.case(region=region, district=district)
-        referral = Referral(
-            case_id=case.id, agency=agency, service=f"{agency}.service", unit_id=None,
-            mandatory=mandatory, rules=[], status=status, region=region, district=district,
-            created_at=start, ack_due_at=at(ack_in), action_due_at=at(act_in),
-            acknowledged_at=at(acknowledged), accepted_at=at(accepted), first_action_at=at(acted),
-            closed_at=at(closed))
-        db.session.add(referral)
-        return referral
-
-    def commit(self) -> None:
-        db.session.commit()
-
-
-@pytest.fixture
-def data(app: Flask) -> Data:
-    return Data()
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if not statement.lstrip().upper().startswith(("SET", "SAVEPOINT", "RELEASE")):
-            seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 # ---- the figures ----------------------------------------------------------------------------
@@ -152,7 +88,7 @@ def test_postgresql_computes_what_python_computes(data: Data) -> None:
                       created=NOW - timedelta(hours=chance.uniform(1, 160)),
                       ack_in=chance.uniform(1, 24), act_in=chance.uniform(24, 120),
                       acknowledged=acknowledged, accepted=accepted, acted=acted,
-                      closed=(acted + 1) if status == "completed" else None)
+                      closed=(acted + 1) if acted is not None and status == "completed" else None)
     data.commit()
     for scope in (stats.Scope(), stats.Scope("KZ-27")):
         in_sql = stats.timing_in_sql(scope, WEEK, NOW)
@@ -226,7 +162,7 @@ def test_the_dashboard_runs_a_fixed_handful_of_statements(app: Flask, data: Data
             data.referral("health", status="accepted", acknowledged=1, accepted=2)
         data.commit()
         db.session.expire_all()
-        with app.test_request_context("/"), statements() as seen:
+        with app.test_request_context("/"), counting_statements(db.engine) as seen:
             dashboard.build(stats.Scope(), choice, NOW)
         # The figures' own statements; labels cost one look-up of the algorithm per request.
         counted.append(len([s for s in seen if "algorithm_versions" not in s]))

@@ -17,6 +17,7 @@ from core.models import User
 from intake.models import Case, RoutingDecision
 from referrals.handoffs.models import Referral
 from referrals.routing import default_algorithm
+from tests.reading import get_row, json_of
 
 pytestmark = pytest.mark.usefixtures("directory")
 
@@ -33,7 +34,7 @@ def _label(kind: str, code: str) -> str:
 def _post(client: FlaskClient, headers: dict[str, str], data: dict[str, Any]) -> str:
     response = client.post("/api/v1/contacts", json=data, headers=headers)
     assert response.status_code == 201, response.json
-    case_id: str = response.json["case_id"]
+    case_id: str = json_of(response)["case_id"]
     return case_id
 
 
@@ -103,9 +104,9 @@ def test_each_view_of_the_routing_audit_is_one_entry_naming_what_was_decrypted(
                                            "routing_decisions.change_reasons"}
     assert ADDED not in (entries[0].fields or "") + (entries[0].details or "")
     browser.get(f"/cases/{worked_case}/routing-audit")
-    assert db.session.scalar(select(AuditEntry.sequence).where(
-        AuditEntry.action == "case.routing_audit_viewed").order_by(AuditEntry.sequence.desc())) \
-        > entries[0].sequence
+    latest = db.session.scalar(select(AuditEntry.sequence).where(
+        AuditEntry.action == "case.routing_audit_viewed").order_by(AuditEntry.sequence.desc()))
+    assert latest is not None and latest > entries[0].sequence
 
 
 def test_only_supervisors_who_may_see_the_case_read_its_routing_audit(
@@ -136,7 +137,7 @@ def _case_numbers() -> list[str]:
 
 
 def _number(case_id: str) -> str:
-    return db.session.get(Case, case_id).number
+    return get_row(Case, case_id).number
 
 
 def test_the_filters_find_overridden_manual_unrouted_declined_and_overdue_cases(

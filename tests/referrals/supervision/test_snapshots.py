@@ -7,23 +7,20 @@ from __future__ import annotations
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
 from core import reference
 from core.extensions import db
+from core.models import User
 from referrals.supervision import dashboard, snapshots, stats
-from tests.referrals.supervision.test_dashboard import NOW, Data, statements
+from tests.referrals.supervision.conftest import SignedIn
+from tests.referrals.supervision.referral_rows import NOW, Data
+from tests.sql import counting_statements
 
 TZ = ZoneInfo("Asia/Almaty")
 MONTH = stats.Period(NOW - timedelta(days=30), NOW + timedelta(hours=1))
 WEEK = stats.Period(NOW - timedelta(days=7), NOW + timedelta(hours=1))
-
-
-@pytest.fixture
-def data(app: Flask) -> Data:
-    return Data()
 
 
 def _fill(data: Data) -> None:
@@ -84,7 +81,7 @@ def test_refresh_computes_the_long_shortcuts_of_every_scope(app: Flask, data: Da
     done = snapshots.refresh(NOW, TZ)
     assert done == len(snapshots.REFRESHED_DAYS) * (1 + len(reference.regions()))
     choice = dashboard.choose_period({"from": "2026-10-22", "to": "2026-11-20"}, date(2026, 11, 20), TZ)
-    with app.test_request_context("/"), statements() as seen:
+    with app.test_request_context("/"), counting_statements(db.engine) as seen:
         board = dashboard.build(stats.Scope(), choice, NOW + timedelta(minutes=2))
     assert board.timing_as_of == NOW
     assert not any("FROM referrals" in s and "percentile" in s.lower() for s in seen)
@@ -107,10 +104,10 @@ def test_the_cli_refreshes(app: Flask, data: Data) -> None:
     assert "snapshots" in result.output
 
 
-def test_the_page_says_as_of_when_for_a_long_period(data: Data, supervisor: object,
-                                                    signed_in: object) -> None:
+def test_the_page_says_as_of_when_for_a_long_period(data: Data, supervisor: User,
+                                                    signed_in: SignedIn) -> None:
     _fill(data)
-    client = signed_in(supervisor)  # type: ignore[operator]
+    client = signed_in(supervisor)
     page = client.get("/", query_string={"from": "2026-10-22", "to": "2026-11-20"}).get_data(as_text=True)
     assert 'id="timing-as-of"' in page
     page = client.get("/").get_data(as_text=True)
