@@ -7,10 +7,12 @@ outside its own tree at run time. Loaded once per process; the files are small.
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 REGIONS_CSV = DATA_DIR / "regions.csv"
@@ -88,3 +90,10 @@ def place_name(code: str | None, lang: str) -> str:
         return ""
     place = regions().get(code) or districts().get(code)
     return place.name(lang) if place else code
+
+
+def region_options(language: str, key: Callable[[str, str], Any]) -> list[tuple[str, str]]:
+    """(code, name) of every region in ``language``, sorted by ``key(name, language)`` (the
+    caller's collation), ignoring the leading words that do not sort (``sort_name``)."""
+    return sorted(((p.code, p.name(language)) for p in regions().values()),
+                  key=lambda option: key(sort_name(option[1]), language))

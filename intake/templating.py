@@ -35,9 +35,7 @@ def category_groups() -> list[tuple[str, list[str]]]:
 
 
 def region_options() -> list[tuple[str, str]]:
-    lang = current_language()
-    return sorted(((p.code, p.name(lang)) for p in reference.regions().values()),
-                  key=lambda option: collation_key(reference.sort_name(option[1]), lang))
+    return reference.region_options(current_language(), collation_key)
 
 
 def district_options() -> list[tuple[str, str]]:

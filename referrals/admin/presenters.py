@@ -174,9 +174,7 @@ def holiday_name(name: str) -> str:
 
 
 def region_choices() -> list[tuple[str, str]]:
-    lang = current_language()
-    return sorted(((p.code, p.name(lang)) for p in reference.regions().values()),
-                  key=lambda pair: collation_key(reference.sort_name(pair[1]), lang))
+    return reference.region_options(current_language(), collation_key)
 
 
 def district_choices() -> list[tuple[str, str]]:
