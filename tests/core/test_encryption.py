@@ -55,10 +55,10 @@ def record_model(app: Flask) -> Iterator[Any]:
             for key, value in kwargs.items():
                 setattr(self, key, value)
 
-    Record.__table__.create(db.engine)  # type: ignore[attr-defined]
+    Record.__table__.create(db.engine)  # type: ignore[attr-defined]  # a declarative class's __table__ is set at runtime
     yield Record
     db.session.rollback()
-    Record.__table__.drop(db.engine)  # type: ignore[attr-defined]
+    Record.__table__.drop(db.engine)  # type: ignore[attr-defined]  # a declarative class's __table__ is set at runtime
     del ENCRYPTED_FIELDS[before:]
 
 

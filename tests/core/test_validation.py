@@ -215,7 +215,7 @@ def test_messages_do_not_repeat_the_iin() -> None:
 
 def test_non_text_iin() -> None:
     with pytest.raises(InvalidIIN):
-        validate_iin(900101300811)  # type: ignore[arg-type]
+        validate_iin(900101300811)  # type: ignore[arg-type]  # an int, not a string: its refusal is the test
 
 
 def test_check_digit_helper_rejects_bad_input() -> None:
@@ -298,7 +298,7 @@ def test_invalid_phones(typed: str, code: str) -> None:
 
 def test_non_text_phone() -> None:
     with pytest.raises(InvalidPhone):
-        normalize_phone(77011234567)  # type: ignore[arg-type]
+        normalize_phone(77011234567)  # type: ignore[arg-type]  # an int, not a string: its refusal is the test
 
 
 @given(st.text(max_size=30))

@@ -313,9 +313,9 @@ def test_key_id_zero_works() -> None:
 
 def test_plaintext_must_be_text(cipher: FieldCipher) -> None:
     with pytest.raises(TypeError):
-        cipher.encrypt(b"bytes", **PLACE)  # type: ignore[arg-type]
+        cipher.encrypt(b"bytes", **PLACE)  # type: ignore[arg-type]  # bytes, not text: the refusal is the test
     with pytest.raises(TypeError):
-        cipher.encrypt(None, **PLACE)  # type: ignore[arg-type]
+        cipher.encrypt(None, **PLACE)  # type: ignore[arg-type]  # None, not text: the refusal is the test
 
 
 def test_unencodable_plaintext_is_refused_without_echoing_it(cipher: FieldCipher) -> None:
@@ -330,7 +330,7 @@ def test_place_must_be_non_empty_text(cipher: FieldCipher, field: str) -> None:
     with pytest.raises(ValueError, match="empty"):
         cipher.encrypt("x", **{**PLACE, field: ""})
     with pytest.raises(TypeError):
-        cipher.encrypt("x", **{**PLACE, field: 5})  # type: ignore[arg-type]
+        cipher.encrypt("x", **{**PLACE, field: 5})  # type: ignore[arg-type]  # a wrong-typed place: the refusal is the test
 
 
 def test_repr_shows_no_key(ring: KeyRing, cipher: FieldCipher) -> None:

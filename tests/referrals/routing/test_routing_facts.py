@@ -214,7 +214,7 @@ def test_p4_with_immediate_danger_is_a_contradiction_named_on_urgency() -> None:
 
 def test_facts_must_be_an_object() -> None:
     with pytest.raises(FactsError) as caught:
-        parse_facts(["child_self"], GEOGRAPHY, NOW)  # type: ignore[arg-type]
+        parse_facts(["child_self"], GEOGRAPHY, NOW)  # type: ignore[arg-type]  # a list, not an object: its refusal is the test
     assert list(caught.value.fields) == ["facts"]
 
 
