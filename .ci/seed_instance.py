@@ -34,12 +34,14 @@ def main() -> None:
         demo.load_directory()
         police = db.session.scalar(select(AgencyUnit).where(
             AgencyUnit.agency == "police", AgencyUnit.district == "KZ-27-TEREKTI"))
+        # Seeded as `senim users create` does: through the one audited path.
         users = {
-            "supervisor": create_user("ci_supervisor", "CI supervisor", Role.SUPERVISOR, PASSWORD),
-            "operator": create_user("ci_operator", "CI operator", Role.OPERATOR, PASSWORD),
+            "supervisor": create_user("ci_supervisor", "CI supervisor", Role.SUPERVISOR, PASSWORD,
+                                      actor=None, via="cli"),
+            "operator": create_user("ci_operator", "CI operator", Role.OPERATOR, PASSWORD, actor=None, via="cli"),
             "agency_head": create_user("ci_police_head", "CI police head", Role.AGENCY_HEAD, PASSWORD,
-                                       unit=police),
-            "auditor": create_user("ci_auditor", "CI auditor", Role.AUDITOR, PASSWORD),
+                                       unit=police, actor=None, via="cli"),
+            "auditor": create_user("ci_auditor", "CI auditor", Role.AUDITOR, PASSWORD, actor=None, via="cli"),
         }
         tokens = {role: issue_token(user, "ci external tools", 1)[1] for role, user in users.items()}
         db.session.commit()
