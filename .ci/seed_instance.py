@@ -38,10 +38,12 @@ def main() -> None:
         users = {
             "supervisor": create_user("ci_supervisor", "CI supervisor", Role.SUPERVISOR, PASSWORD,
                                       actor=None, via="cli"),
-            "operator": create_user("ci_operator", "CI operator", Role.OPERATOR, PASSWORD, actor=None, via="cli"),
+            "operator": create_user("ci_operator", "CI operator", Role.OPERATOR, PASSWORD,
+                                    actor=None, via="cli"),
             "agency_head": create_user("ci_police_head", "CI police head", Role.AGENCY_HEAD, PASSWORD,
                                        unit=police, actor=None, via="cli"),
-            "auditor": create_user("ci_auditor", "CI auditor", Role.AUDITOR, PASSWORD, actor=None, via="cli"),
+            "auditor": create_user("ci_auditor", "CI auditor", Role.AUDITOR, PASSWORD,
+                                   actor=None, via="cli"),
         }
         tokens = {role: issue_token(user, "ci external tools", 1)[1] for role, user in users.items()}
         db.session.commit()
