@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from .algorithm import Algorithm, Duration, Rule, ServiceCap, WallClock
@@ -15,6 +15,8 @@ from .model import (
     Decision,
     Facts,
     ReferralProposal,
+    make_proposal,
+    make_routed_decision,
 )
 from .workdays import DEFAULT_WORKING_HOURS, WorkingCalendar, WorkingHours
 
@@ -53,18 +55,11 @@ def route(facts: Facts, algorithm: Algorithm, calendar: WorkingCalendar,
     if isinstance(plan, Decision):
         return plan
     clock = _DeadlineClock(facts.submitted_at, calendar, tz)
-    return Decision(
-        routable=True,
-        reason=None,
-        algorithm_version=algorithm.version,
-        urgency=plan.urgency,
-        lead=plan.lead,
-        matched_rules=plan.matched_rules,
-        referrals=_deadlines(plan, clock, hours or _default_hours),
-        instructions=plan.instructions,
-        registers=plan.registers,
-        calendar_warnings=tuple(sorted(clock.uncovered_years)),
-    )
+    referrals = _deadlines(plan, clock, hours or _default_hours)
+    uncovered = clock.uncovered_years
+    return make_routed_decision(algorithm.version, plan.urgency, plan.lead, plan.matched_rules,
+                                referrals, plan.instructions, plan.registers,
+                                tuple(sorted(uncovered)) if uncovered else ())
 
 
 # Situations remembered per algorithm (each a few hundred bytes); cleared when full.
@@ -78,8 +73,12 @@ class _Service:
     mandatory: bool
     rules: tuple[str, ...]
     office_hours: bool  # its wall-clock durations count the receiving unit's working time
-    acknowledge: tuple[Duration, ...]  # the earliest of these (and of ``act``) is the
-    act: tuple[Duration, ...]  # acknowledgement deadline; the earliest of ``act``, the action's
+    # The urgency's durations, then those of the service's cap where it applies: the earliest
+    # act is the action's deadline, the earliest of all the acknowledgement's.
+    acknowledge: Duration
+    act: Duration
+    acknowledge_caps: tuple[Duration, ...]
+    act_caps: tuple[Duration, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,15 +122,15 @@ def _services(merged: _Merged, urgency: str, algorithm: Algorithm, facts: Facts,
     deadlines = algorithm.deadlines[urgency]  # a final urgency is always a routable one
     services = []
     for service, (agency, mandatory, rules) in merged.items():
-        ack, act = [deadlines.acknowledge], [deadlines.act]
+        ack_caps: tuple[Duration, ...] = ()
+        act_caps: tuple[Duration, ...] = ()
         cap = algorithm.service_caps.get(service)
         if cap is not None and (cap.condition is None or cap.condition(facts, outcome)):
-            if cap.acknowledge is not None:
-                ack.append(cap.acknowledge)
-            if cap.act is not None:
-                act.append(cap.act)
+            ack_caps = () if cap.acknowledge is None else (cap.acknowledge,)
+            act_caps = () if cap.act is None else (cap.act,)
         services.append(_Service(agency, service, mandatory, rules,
-                                 algorithm.is_office_hours(service), tuple(ack), tuple(act)))
+                                 algorithm.is_office_hours(service), deadlines.acknowledge,
+                                 deadlines.act, ack_caps, act_caps))
     return tuple(services)
 
 
@@ -139,16 +138,18 @@ def _deadlines(plan: _Plan, clock: _DeadlineClock,
                hours_of: HoursOf) -> tuple[ReferralProposal, ...]:
     """The proposals with their deadlines on ``clock``; each distinct duration (and working
     hours) is counted once per decision."""
+    due = clock.due
     proposals = []
     for s in plan.services:
         hours = hours_of(s.service) if s.office_hours else None
-        act = min([clock.due(duration, hours) for duration in s.act])
-        ack = min([act, *[clock.due(duration, hours) for duration in s.acknowledge]])
-        proposals.append(ReferralProposal(
-            agency=s.agency, service=s.service, mandatory=s.mandatory, rules=s.rules,
-            ack_due_at=ack,  # an acknowledgement is never due after the first action
-            action_due_at=act,
-        ))
+        act = due(s.act, hours)
+        for duration in s.act_caps:
+            act = min(act, due(duration, hours))
+        # An acknowledgement is never due after the first action.
+        ack = min(act, due(s.acknowledge, hours))
+        for duration in s.acknowledge_caps:
+            ack = min(ack, due(duration, hours))
+        proposals.append(make_proposal(s.agency, s.service, s.mandatory, s.rules, ack, act))
     return tuple(proposals)
 
 
@@ -225,36 +226,90 @@ class _DeadlineClock:
 
     ``hours`` None means on the clock, 24/7; working hours make a wall-clock duration count
     working time only (an office-hours body). Working days are the same for both.
+
+    The moment is placed in local time once, on the first deadline that needs it; a deadline
+    is then counted in local terms (a date and the time since its midnight) and brought back
+    to UTC by ``timedelta`` arithmetic when both dates have a stable offset
+    (``WorkingCalendar.stable_offset``), or through the zone on a transition day: the same
+    instant either way, at a fraction of a conversion's cost (issue 13).
     """
 
+    __slots__ = (
+        "_calendar",
+        "_day",
+        "_fold",
+        "_memo",
+        "_offset",
+        "_since_midnight",
+        "_start",
+        "_tz",
+        "uncovered_years",
+    )
+
     def __init__(self, start: datetime, calendar: WorkingCalendar, tz: ZoneInfo) -> None:
-        self._start = start
+        self._start = start if start.tzinfo is UTC else start.astimezone(UTC)
         self._calendar = calendar
         self._tz = tz
-        self._memo: dict[tuple[Duration, WorkingHours | None], datetime] = {}
+        self._day: date | None = None  # the local date of ``start``, once needed
+        self._since_midnight = _ZERO
+        self._offset: timedelta | None = None
+        self._fold = 0
+        # Keyed by the duration's identity: durations are the algorithm's own objects, alive as
+        # long as the plan that names them, and hashing a frozen dataclass costs more than the
+        # arithmetic it would save.
+        self._memo: dict[tuple[int, WorkingHours | None], datetime] = {}
         self.uncovered_years: set[int] = set()
 
     def due(self, duration: Duration, hours: WorkingHours | None = None) -> datetime:
-        if not isinstance(duration, WallClock):
-            hours = None  # working days count the same for every body
-        key = (duration, hours)
-        at = self._memo.get(key)
+        memo = self._memo
+        if isinstance(duration, WallClock):
+            if hours is None:  # on the clock: one addition, cheaper than remembering it
+                return self._start + duration.delta
+            key: tuple[int, WorkingHours | None] = (id(duration), hours)
+            at = memo.get(key)
+            if at is None:
+                at = memo[key] = self._working_time(duration.delta, hours)
+            return at
+        key = (id(duration), None)  # working days count the same for every body
+        at = memo.get(key)
         if at is None:
-            at = self._compute(duration, hours)
-            self._memo[key] = at
+            at = memo[key] = self._working_days(duration.count)
         return at
 
-    def _compute(self, duration: Duration, hours: WorkingHours | None) -> datetime:
-        if isinstance(duration, WallClock):
-            if hours is None:
-                return self._start + duration.delta
-            result = self._calendar.add_working_time(self._start, duration.delta, hours,
-                                                     self._tz)
-        else:
-            result = self._calendar.add_working_days_checked(self._start, duration.count,
-                                                             self._tz)
-        self.uncovered_years.update(result.uncovered_years)
-        return result.at
+    def _working_time(self, delta: timedelta, hours: WorkingHours) -> datetime:
+        day = self._day or self._place()
+        target, since_midnight, uncovered = self._calendar.working_time_on(
+            day, self._since_midnight, delta, hours)
+        if uncovered:
+            self.uncovered_years.update(uncovered)
+        return self._utc(day, target, since_midnight, 0)
+
+    def _working_days(self, count: int) -> datetime:
+        day = self._day or self._place()
+        target, uncovered = self._calendar.nth_working_date(day, count)
+        if uncovered:
+            self.uncovered_years.update(uncovered)
+        return self._utc(day, target, self._since_midnight, self._fold)
+
+    def _place(self) -> date:
+        local = self._start.astimezone(self._tz)
+        day = self._day = local.date()
+        self._since_midnight = local.replace(tzinfo=None) - datetime.combine(day, time.min)
+        self._offset = self._calendar.stable_offset(day, self._tz)
+        self._fold = local.fold  # a working-day deadline keeps it (an ambiguous hour's second run)
+        return day
+
+    def _utc(self, day: date, target: date, since_midnight: timedelta, fold: int) -> datetime:
+        offset = self._offset
+        target_offset = self._calendar.stable_offset(target, self._tz)
+        if offset is not None and target_offset is not None:
+            return self._start + ((target - day) + (since_midnight - self._since_midnight)
+                                  + (offset - target_offset))
+        local = datetime.combine(target, time.min) + since_midnight
+        return local.replace(tzinfo=self._tz, fold=fold).astimezone(UTC)
+
+
+_ZERO = timedelta(0)
 
 
 def service_deadlines(service: str, urgency: str, start: datetime, algorithm: Algorithm,

@@ -79,3 +79,53 @@ class Decision:
     instructions: tuple[str, ...]
     registers: tuple[str, ...]
     calendar_warnings: tuple[int, ...] = ()
+
+
+# Fast constructors for the two values the engine makes on every decision (issue 13: routing
+# decisions per CPU-second). A frozen dataclass's __init__ sets each field through
+# object.__setattr__, which is most of a decision's cost (1.7 µs for a proposal's six fields,
+# 2.8 µs for a decision's ten); setting the slots through their descriptors makes the same,
+# equal, still frozen object in a quarter of the time. The engine's tests compare what these
+# make with the dataclasses' own constructors.
+_new = object.__new__
+(_set_agency, _set_service, _set_mandatory, _set_rules, _set_ack_due_at,
+ _set_action_due_at) = (getattr(ReferralProposal, name).__set__ for name in (
+    "agency", "service", "mandatory", "rules", "ack_due_at", "action_due_at"))
+(_set_routable, _set_reason, _set_version, _set_urgency, _set_lead, _set_matched,
+ _set_referrals, _set_instructions, _set_registers, _set_warnings) = (
+    getattr(Decision, name).__set__ for name in (
+        "routable", "reason", "algorithm_version", "urgency", "lead", "matched_rules",
+        "referrals", "instructions", "registers", "calendar_warnings"))
+
+
+def make_proposal(agency: str, service: str, mandatory: bool, rules: tuple[str, ...],
+                  ack_due_at: datetime, action_due_at: datetime) -> ReferralProposal:
+    """``ReferralProposal(...)`` by position, without the frozen __init__'s cost."""
+    proposal: ReferralProposal = _new(ReferralProposal)
+    _set_agency(proposal, agency)
+    _set_service(proposal, service)
+    _set_mandatory(proposal, mandatory)
+    _set_rules(proposal, rules)
+    _set_ack_due_at(proposal, ack_due_at)
+    _set_action_due_at(proposal, action_due_at)
+    return proposal
+
+
+def make_routed_decision(algorithm_version: str, urgency: str, lead: str | None,
+                         matched_rules: tuple[str, ...], referrals: tuple[ReferralProposal, ...],
+                         instructions: tuple[str, ...], registers: tuple[str, ...],
+                         calendar_warnings: tuple[int, ...]) -> Decision:
+    """A routable ``Decision`` with referrals (``reason`` None), without the frozen
+    __init__'s cost."""
+    decision: Decision = _new(Decision)
+    _set_routable(decision, True)
+    _set_reason(decision, None)
+    _set_version(decision, algorithm_version)
+    _set_urgency(decision, urgency)
+    _set_lead(decision, lead)
+    _set_matched(decision, matched_rules)
+    _set_referrals(decision, referrals)
+    _set_instructions(decision, instructions)
+    _set_registers(decision, registers)
+    _set_warnings(decision, calendar_warnings)
+    return decision

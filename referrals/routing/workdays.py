@@ -37,6 +37,11 @@ class WorkingDaysResult:
     uncovered_years: tuple[int, ...] = ()
 
 
+def _since_midnight(moment: time) -> timedelta:
+    return timedelta(hours=moment.hour, minutes=moment.minute, seconds=moment.second,
+                     microseconds=moment.microsecond)
+
+
 @dataclass(frozen=True, slots=True)
 class WorkingHours:
     """An office-hours body's working time on each working day, local to the deployment.
@@ -46,12 +51,17 @@ class WorkingHours:
 
     start: time = time(9, 0)
     end: time = time(18, 0)
+    # ``start`` and ``end`` as time since midnight, the form the working-time count uses.
+    opening: timedelta = field(init=False, repr=False, compare=False)
+    closing: timedelta = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is not None or self.end.tzinfo is not None:
             raise ValueError("working hours are local wall-clock times, without a time zone")
         if not self.start < self.end:
             raise ValueError("working hours must end after they start, on the same day")
+        object.__setattr__(self, "opening", _since_midnight(self.start))
+        object.__setattr__(self, "closing", _since_midnight(self.end))
 
     @classmethod
     def from_minutes(cls, start: int, end: int) -> WorkingHours:
@@ -78,6 +88,9 @@ class WorkingCalendar:
     _memo: dict[tuple[date, int], tuple[date, tuple[int, ...]]] = field(
         init=False, repr=False, compare=False, hash=False
     )
+    _offsets: dict[ZoneInfo, dict[date, timedelta | None]] = field(
+        init=False, repr=False, compare=False, hash=False
+    )
 
     def __post_init__(self) -> None:
         days = frozenset(self.days_off)
@@ -86,6 +99,7 @@ class WorkingCalendar:
         object.__setattr__(self, "working_weekend_days", working)
         object.__setattr__(self, "covered_years", frozenset(d.year for d in days | working))
         object.__setattr__(self, "_memo", {})
+        object.__setattr__(self, "_offsets", {})
 
     @classmethod
     def from_csv(cls, path: StrPath, extra_days_off: Iterable[date] = (),
@@ -124,11 +138,33 @@ class WorkingCalendar:
         if n < 0:
             raise ValueError("the number of working days must not be negative")
         local = moment.astimezone(tz)
-        day, uncovered = self._nth_working_date(local.date(), n)
+        day, uncovered = self.nth_working_date(local.date(), n)
         due = datetime.combine(day, local.time(), tzinfo=tz)
         return WorkingDaysResult(due.astimezone(UTC), uncovered)
 
-    def _nth_working_date(self, start: date, n: int) -> tuple[date, tuple[int, ...]]:
+    def stable_offset(self, day: date, tz: ZoneInfo) -> timedelta | None:
+        """``tz``'s UTC offset on ``day`` when it holds from that midnight to the next, else
+        None (a transition day). Between two moments on stable days a local difference is a
+        real one, plus the change of offset: the engine counts its deadlines that way, in
+        ``timedelta`` arithmetic, instead of converting every deadline through the zone."""
+        table = self._offsets.get(tz)
+        if table is None:
+            table = self._offsets[tz] = {}
+        if day in table:
+            return table[day]
+        midnight = datetime.combine(day, time.min)
+        offset = tz.utcoffset(midnight)
+        if offset != tz.utcoffset(midnight + _DAY) or offset != tz.utcoffset(
+                datetime.combine(day, time.max)):
+            offset = None
+        if len(table) >= _CACHE_LIMIT:
+            table.clear()
+        table[day] = offset
+        return offset
+
+    def nth_working_date(self, start: date, n: int) -> tuple[date, tuple[int, ...]]:
+        """The ``n``-th working date after ``start`` and the uncovered years counted through
+        (remembered: a server asks about the same few weeks all day)."""
         key = (start, n)
         hit = self._memo.get(key)
         if hit is None:
@@ -162,24 +198,32 @@ class WorkingCalendar:
             raise ValueError("a working-time duration must not be negative")
         local = moment.astimezone(tz).replace(tzinfo=None)
         day = local.date()
-        opening, closing = datetime.combine(day, hours.start), datetime.combine(day, hours.end)
+        midnight = datetime.combine(day, time.min)
+        target, due, years = self.working_time_on(day, local - midnight, duration, hours)
+        local_due = datetime.combine(target, time.min) + due
+        return WorkingDaysResult(local_due.replace(tzinfo=tz).astimezone(UTC), years)
+
+    def working_time_on(self, day: date, since_midnight: timedelta, duration: timedelta,
+                        hours: WorkingHours) -> tuple[date, timedelta, tuple[int, ...]]:
+        """:meth:`add_working_time` in local terms, unchecked: from ``since_midnight`` on
+        ``day``, the date the deadline falls on, its time since that midnight, and the years
+        counted through without calendar data."""
+        opening, closing = hours.opening, hours.closing
         uncovered = () if day.year in self.covered_years else (day.year,)
         left = duration
-        if local < closing and self.is_working_day(day):
-            cursor = max(local, opening)
+        if since_midnight < closing and self.is_working_day(day):
+            cursor = since_midnight if since_midnight > opening else opening
             if left <= closing - cursor:  # the common case: due the same day
-                return WorkingDaysResult((cursor + left).replace(tzinfo=tz).astimezone(UTC),
-                                         uncovered)
+                return day, cursor + left, uncovered
             left -= closing - cursor
         # Whole working days follow, each ``span`` long: the deadline falls on the k-th working
         # day after this one (found in the memoised day count, not by walking the days), at
         # what is left after k - 1 full days; a remainder of exactly a day ends at closing.
         span = closing - opening
         k = max(1, -(-left // span))
-        target, counted = self._nth_working_date(day, k)
-        due = datetime.combine(target, hours.start) + (left - (k - 1) * span)
-        years = tuple(sorted({*uncovered, *counted}))
-        return WorkingDaysResult(due.replace(tzinfo=tz).astimezone(UTC), years)
+        target, counted = self.nth_working_date(day, k)
+        years = tuple(sorted({*uncovered, *counted})) if uncovered else counted
+        return target, opening + (left - (k - 1) * span), years
 
 
 def _read_days(path: StrPath) -> list[tuple[date, str]]:
