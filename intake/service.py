@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Connection, select, text, update
+from sqlalchemy import Connection, func, literal, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 
@@ -341,18 +341,17 @@ def next_case_number(now: datetime) -> str:
     """Year-prefixed, gapless per year in practice (a rolled-back submission leaves a gap)."""
     name = f"case-{now.year}"
     if db.session.get_bind().dialect.name == "postgresql":
-        # In a short transaction of its own: the counter row's lock then ends at once instead of
-        # making every concurrent submission wait until this one commits. Its commit need not
-        # wait for the disk: the submission's own commit flushes the log up to and past it, so
-        # a number can only be lost (a gap) together with a submission that never committed.
-        # This is the one commit left outside a request's end (issue 15), and deliberately so:
-        # it commits nothing of the request (another connection), and made at the request's end
-        # it would serialise all submissions on one row. SQLite has one writer anyway, so there
-        # the counter goes with the request's transaction.
-        with db.engine.connect() as connection:
-            connection.execute(text("SET LOCAL synchronous_commit TO OFF"))
+        # A transaction of its own, on another connection: the counter row's lock then ends at
+        # once instead of making every concurrent submission wait until this one commits. Its
+        # commit need not wait for the disk: the submission's own commit flushes the log up to
+        # and past it, so a number can only be lost (a gap) together with a submission that
+        # never committed. One statement does it all (autocommit; see _allocate_postgresql).
+        # It is a commit outside the request's end (issue 15), and deliberately so: it commits
+        # nothing of the request (another connection), and made at the request's end it would
+        # serialise all submissions on one row. SQLite has one writer anyway, so there the
+        # counter goes with the request's transaction.
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             allocated = _allocate_postgresql(connection, name)
-            connection.commit()
         return f"{now.year}-{allocated:06d}"
     for _ in range(3):
         value = db.session.execute(
@@ -369,8 +368,14 @@ def next_case_number(now: datetime) -> str:
 
 
 def _allocate_postgresql(connection: Connection, name: str) -> int:
+    """The next value of a counter, in one statement that is its own transaction: the row it
+    inserts comes from a SELECT that first sets ``synchronous_commit`` off for the transaction
+    (``set_config(..., true)`` is ``SET LOCAL``), which is still in force when the statement
+    commits. One round trip, where SET LOCAL, the upsert and COMMIT took three (issue 13)."""
     counters = Counter.__table__
-    statement = (postgresql.insert(counters).values(name=name, value=1)
+    not_waiting = select(func.set_config("synchronous_commit", "off", True).label("ignored"))
+    source = select(literal(name), literal(1)).select_from(not_waiting.subquery())
+    statement = (postgresql.insert(counters).from_select(["name", "value"], source)
                  .on_conflict_do_update(index_elements=[counters.c.name],
                                         set_={"value": counters.c.value + 1})
                  .returning(counters.c.value))

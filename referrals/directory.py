@@ -8,7 +8,6 @@ one-unit-per-service-and-area rule below is what keeps that resolution determini
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -17,18 +16,16 @@ from typing import Any, Protocol
 
 from flask import current_app, has_request_context
 from flask_babel import gettext
-from sqlalchemy import Connection, Select, event, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Select, event, select
 from sqlalchemy.orm import Session, SessionTransaction, lazyload
 
-from core import audit, reference
+from core import audit, reference, reference_cache
 from core.extensions import db
 from core.i18n import current_language
 from core.models import AgencyUnit, UnitService
 from core.models.directory import DEFAULT_WORK_END, DEFAULT_WORK_START
-from intake.models import Counter
 from referrals.routing import Algorithm, default_algorithm
-from referrals.routing_app.service import current_algorithm
+from referrals.routing_app.service import current_algorithm, stored_versions
 
 NAME_MAX_LENGTH = 200
 EMAIL_MAX_LENGTH = 254
@@ -74,7 +71,7 @@ def resolve_units(services: Sequence[str], region: str,
     Resolution reads the cached directory (see ``_Directory``); the units themselves come from
     the session, so callers work with the same objects as everywhere else.
     """
-    if db.session.info.get(_CHANGED):
+    if DIRECTORY.changed_in(db.session):
         # This transaction changed the directory and has not committed: answer from its own
         # view of the tables, and keep that uncommitted view out of the shared cache.
         chosen = {s: _offering_id(s, region, district) for s in services}
@@ -115,17 +112,14 @@ def _offering_id(service: str, region: str, district: str | None) -> str | None:
 #
 # Resolving with two queries per referral cost about 15 ms each (issue 13). The directory is
 # small (a few thousand service offers for the whole country) and changes rarely, so each
-# process keeps it in memory, keyed by a version the database holds: every flush that writes
-# an AgencyUnit or UnitService bumps the "directory" counter in the same transaction, and a
-# resolution reads that counter (one indexed row) to know whether its copy is current. A process
-# also counts its own directory flushes, which covers tables emptied and refilled underneath
-# (the tests do that between tests, resetting the counter).
+# process keeps it in memory, keyed by the version the database holds (core/reference_cache.py: every
+# flush that writes an AgencyUnit or UnitService bumps it in the same transaction). A submission
+# reads that version with the algorithm's and the calendar's, in one statement
+# (``stored_versions``).
 
-DIRECTORY_COUNTER = "directory"
-_CHANGED = "senim.directory_changed"  # session.info: this transaction wrote the directory
+DIRECTORY = reference_cache.watch("directory", AgencyUnit, UnitService)
+DIRECTORY_COUNTER = DIRECTORY.name
 _RESOLVED = "senim.resolved_units"  # session.info: (service, region, district) -> unit
-_generation = itertools.count(1)
-_local_generation = 0
 _cache_lock = Lock()
 
 
@@ -144,7 +138,7 @@ class _Directory:
 
 
 def _directory() -> _Directory:
-    version = (_stored_version(), _local_generation)
+    version = DIRECTORY.version(stored_versions().of(DIRECTORY))
     cache: dict[str, _Directory] = current_app.extensions.setdefault("senim.directory", {})
     found = cache.get("current")
     if found is not None and found.version == version:
@@ -153,12 +147,6 @@ def _directory() -> _Directory:
     with _cache_lock:
         cache["current"] = loaded
     return loaded
-
-
-def _stored_version() -> int | None:
-    counters = Counter.__table__
-    return db.session.execute(select(counters.c.value).where(
-        counters.c.name == DIRECTORY_COUNTER)).scalar()
 
 
 def _load_offers() -> dict[tuple[str, str, str | None], str]:
@@ -176,44 +164,23 @@ def _load_offers() -> dict[tuple[str, str, str | None], str]:
     return offers
 
 
-def _after_flush(session: Session, flush_context: Any) -> None:
-    touched = itertools.chain(session.new, session.dirty, session.deleted)
-    if not any(isinstance(obj, AgencyUnit | UnitService) for obj in touched):
-        return
-    global _local_generation
-    _local_generation = next(_generation)
-    session.info[_CHANGED] = True
-    session.info.pop(_RESOLVED, None)
-    _bump_stored_version(session.connection())
+def _forget_resolved(session: Session) -> None:
+    session.info.pop(_RESOLVED, None)  # this transaction changed the directory
 
 
-def _bump_stored_version(connection: Connection) -> None:
-    counters = Counter.__table__
-    bumped = connection.execute(update(counters).where(counters.c.name == DIRECTORY_COUNTER)
-                                .values(value=counters.c.value + 1))
-    if bumped.rowcount == 0:
-        dialect = connection.dialect.name
-        upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = upsert(counters).values(name=DIRECTORY_COUNTER, value=1)
-        connection.execute(statement.on_conflict_do_update(
-            index_elements=[counters.c.name], set_={"value": counters.c.value + 1}))
+DIRECTORY.on_change(_forget_resolved)
 
 
 def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:
         session.info.pop(_RESOLVED, None)  # answers are kept within one transaction only
-    if transaction.parent is None and session.info.pop(_CHANGED, None):
-        # Committed or rolled back, the process's copy may hold neither version: reload.
-        global _local_generation
-        _local_generation = next(_generation)
 
 
 def install() -> None:
     """Once per process: several apps (tests, the live server) share the Session class."""
-    for name, hook in (("after_flush", _after_flush),
-                       ("after_transaction_end", _after_transaction_end)):
-        if not event.contains(Session, name, hook):
-            event.listen(Session, name, hook)
+    reference_cache.install()
+    if not event.contains(Session, "after_transaction_end", _after_transaction_end):
+        event.listen(Session, "after_transaction_end", _after_transaction_end)
 
 
 def _offering(service: str, region: str, district: str | None) -> Select[Any]:

@@ -23,7 +23,7 @@ from sqlalchemy import event, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core import audit, reference
+from core import audit, reference, reference_cache
 from core.clock import utcnow
 from core.extensions import db
 from core.models import AgencyUnit, User
@@ -108,10 +108,29 @@ def geography() -> Geography:
     return Geography.from_csv(reference.REGIONS_CSV, reference.DISTRICTS_CSV)
 
 
+CALENDAR = reference_cache.watch("calendar", CalendarDayOff)
+
+
 def working_calendar() -> WorkingCalendar:
     """The days off and working Saturdays of core/data/holidays-KZ.csv plus those
     administrators added."""
-    return remembered("calendar", _load_calendar)
+    return remembered("calendar", _current_calendar)
+
+
+def _current_calendar() -> WorkingCalendar:
+    """The process's copy while the stored version is the one it was read at (core/reference_cache.py):
+    the days administrators added are a table read only when it changed."""
+    if CALENDAR.changed_in(db.session):  # this transaction's own, uncommitted view
+        return _load_calendar()
+    version = CALENDAR.version(stored_versions().of(CALENDAR))
+    cache: dict[str, tuple[tuple[int | None, int], WorkingCalendar]] = (
+        current_app.extensions.setdefault("senim.calendar", {}))
+    found = cache.get("current")
+    if found is not None and found[0] == version:
+        return found[1]
+    loaded = _load_calendar()
+    cache["current"] = (version, loaded)
+    return loaded
 
 
 def _load_calendar() -> WorkingCalendar:
@@ -146,10 +165,37 @@ def uncovered_years_warning() -> tuple[int, ...]:
 
 # ---- read once per submission ----------------------------------------------------------------
 #
-# Inside core.read_once's block (a contact submission) the current algorithm and the calendar
-# are read once; a version published or a day added in the same session drops them at flush.
+# Inside core.read_once's block (a contact submission) the current algorithm, the calendar and
+# the stored versions are read once; a version published or a day added in the same session
+# drops them at flush.
 
-_REMEMBERED = ("algorithm", "calendar")
+_REMEMBERED = ("algorithm", "calendar", reference_cache.REMEMBERED)
+
+
+@dataclass(frozen=True)
+class StoredVersions:
+    """What the reference data is at in the database: the current algorithm's digest (None: the
+    bundled default) and the counter of each watched kind (core/reference_cache.py)."""
+
+    algorithm_digest: str | None
+    counters: Mapping[str, int | None]
+
+    def of(self, kind: reference_cache.Watched) -> int | None:
+        return self.counters.get(kind.name)
+
+
+def stored_versions() -> StoredVersions:
+    """The current algorithm and every cached kind's version in one statement (issue 13: a
+    submission read them in three), once per read_once block."""
+    return remembered(reference_cache.REMEMBERED, _load_stored_versions)
+
+
+def _load_stored_versions() -> StoredVersions:
+    kinds = reference_cache.watched()
+    current = (select(AlgorithmVersion.digest).where(AlgorithmVersion.is_current)
+               .limit(1).scalar_subquery())
+    row = db.session.execute(select(current, *[kind.counter() for kind in kinds])).one()
+    return StoredVersions(row[0], {kind.name: row[i + 1] for i, kind in enumerate(kinds)})
 
 
 def _after_flush(session: Session, flush_context: Any) -> None:
@@ -160,6 +206,7 @@ def _after_flush(session: Session, flush_context: Any) -> None:
 
 def install() -> None:
     """Once per process: several apps (tests, the live server) share the Session class."""
+    reference_cache.install()
     if not event.contains(Session, "after_flush", _after_flush):
         event.listen(Session, "after_flush", _after_flush)
 
@@ -199,8 +246,7 @@ def current_algorithm() -> Algorithm:
 
 
 def _load_current_algorithm() -> Algorithm:
-    digest = db.session.scalar(
-        select(AlgorithmVersion.digest).where(AlgorithmVersion.is_current))
+    digest = stored_versions().algorithm_digest
     if digest is None:
         return default_algorithm()
     if digest in _compiled:  # the usual case: no need to fetch the 35 kB document again
