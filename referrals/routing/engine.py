@@ -25,10 +25,6 @@ from .workdays import DEFAULT_WORKING_HOURS, WorkingCalendar, WorkingHours
 HoursOf = Callable[[str], WorkingHours]
 
 
-def _default_hours(service: str) -> WorkingHours:
-    return DEFAULT_WORKING_HOURS
-
-
 def route(facts: Facts, algorithm: Algorithm, calendar: WorkingCalendar,
           tz: ZoneInfo, hours: HoursOf | None = None) -> Decision:
     """Decide who is asked to do what, by when, and why.
@@ -55,7 +51,7 @@ def route(facts: Facts, algorithm: Algorithm, calendar: WorkingCalendar,
     if isinstance(plan, Decision):
         return plan
     clock = _DeadlineClock(facts.submitted_at, calendar, tz)
-    referrals = _deadlines(plan, clock, hours or _default_hours)
+    referrals = _deadlines(plan, clock, hours)
     uncovered = clock.uncovered_years
     return make_routed_decision(algorithm.version, plan.urgency, plan.lead, plan.matched_rules,
                                 referrals, plan.instructions, plan.registers,
@@ -79,6 +75,11 @@ class _Service:
     act: Duration
     acknowledge_caps: tuple[Duration, ...]
     act_caps: tuple[Duration, ...]
+    # The same, as places in the plan's ``clocks`` (the default working hours' fast path).
+    acknowledge_at: int
+    act_at: int
+    acknowledge_caps_at: tuple[int, ...]
+    act_caps_at: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +92,10 @@ class _Plan:
     instructions: tuple[str, ...]
     registers: tuple[str, ...]
     services: tuple[_Service, ...]
+    # Every distinct duration of the services, with whether it counts working time (a
+    # wall-clock duration of an office-hours service): with the default working hours each is
+    # counted once per decision, in this order.
+    clocks: tuple[tuple[Duration, bool], ...]
 
 
 def _plan(facts: Facts, algorithm: Algorithm) -> _Plan | Decision:
@@ -110,15 +115,18 @@ def _plan(facts: Facts, algorithm: Algorithm) -> _Plan | Decision:
                         algorithm_version=algorithm.version, urgency=urgency, lead=None,
                         matched_rules=matched, referrals=(), instructions=instructions,
                         registers=registers, calendar_warnings=())
+    clocks: dict[tuple[Duration, bool], int] = {}
+    services = _services(merged, urgency, algorithm, facts, outcome, clocks)
     return _Plan(urgency=urgency, lead=_lead(fired), matched_rules=matched,
-                 instructions=instructions, registers=registers,
-                 services=_services(merged, urgency, algorithm, facts, outcome))
+                 instructions=instructions, registers=registers, services=services,
+                 clocks=tuple(clocks))
 
 
 def _services(merged: _Merged, urgency: str, algorithm: Algorithm, facts: Facts,
-              outcome: Outcome) -> tuple[_Service, ...]:
+              outcome: Outcome, clocks: dict[tuple[Duration, bool], int]) -> tuple[_Service, ...]:
     """Each service's durations: the urgency's, then its cap where the cap applies to this
-    decision (issue 14: caps apply after the working-time clock, so both count on it)."""
+    decision (issue 14: caps apply after the working-time clock, so both count on it).
+    ``clocks`` collects the distinct ones, numbered in order of appearance."""
     deadlines = algorithm.deadlines[urgency]  # a final urgency is always a routable one
     services = []
     for service, (agency, mandatory, rules) in merged.items():
@@ -128,16 +136,25 @@ def _services(merged: _Merged, urgency: str, algorithm: Algorithm, facts: Facts,
         if cap is not None and (cap.condition is None or cap.condition(facts, outcome)):
             ack_caps = () if cap.acknowledge is None else (cap.acknowledge,)
             act_caps = () if cap.act is None else (cap.act,)
-        services.append(_Service(agency, service, mandatory, rules,
-                                 algorithm.is_office_hours(service), deadlines.acknowledge,
-                                 deadlines.act, ack_caps, act_caps))
+        office = algorithm.is_office_hours(service)
+
+        def place(duration: Duration, office: bool = office) -> int:
+            return clocks.setdefault((duration, office and isinstance(duration, WallClock)),
+                                     len(clocks))
+
+        services.append(_Service(
+            agency, service, mandatory, rules, office, deadlines.acknowledge, deadlines.act,
+            ack_caps, act_caps, place(deadlines.acknowledge), place(deadlines.act),
+            tuple(map(place, ack_caps)), tuple(map(place, act_caps))))
     return tuple(services)
 
 
 def _deadlines(plan: _Plan, clock: _DeadlineClock,
-               hours_of: HoursOf) -> tuple[ReferralProposal, ...]:
+               hours_of: HoursOf | None) -> tuple[ReferralProposal, ...]:
     """The proposals with their deadlines on ``clock``; each distinct duration (and working
     hours) is counted once per decision."""
+    if hours_of is None:  # every unit keeps the default hours: the plan knows what is distinct
+        return _default_hours_deadlines(plan, clock)
     due = clock.due
     proposals = []
     for s in plan.services:
@@ -149,6 +166,25 @@ def _deadlines(plan: _Plan, clock: _DeadlineClock,
         ack = min(act, due(s.acknowledge, hours))
         for duration in s.acknowledge_caps:
             ack = min(ack, due(duration, hours))
+        proposals.append(make_proposal(s.agency, s.service, s.mandatory, s.rules, ack, act))
+    return tuple(proposals)
+
+
+def _default_hours_deadlines(plan: _Plan, clock: _DeadlineClock) -> tuple[ReferralProposal, ...]:
+    """``_deadlines`` with 09:00-18:00 for every office-hours service: each of the plan's clocks
+    is counted once, and each service takes its deadlines by place (issue 13: the engine's
+    throughput)."""
+    count = clock.count
+    at = [count(duration, DEFAULT_WORKING_HOURS if working else None)
+          for duration, working in plan.clocks]
+    proposals = []
+    for s in plan.services:
+        act = at[s.act_at]
+        for place in s.act_caps_at:
+            act = min(act, at[place])
+        ack = min(act, at[s.acknowledge_at])  # never due after the first action
+        for place in s.acknowledge_caps_at:
+            ack = min(ack, at[place])
         proposals.append(make_proposal(s.agency, s.service, s.mandatory, s.rules, ack, act))
     return tuple(proposals)
 
@@ -261,20 +297,25 @@ class _DeadlineClock:
         self.uncovered_years: set[int] = set()
 
     def due(self, duration: Duration, hours: WorkingHours | None = None) -> datetime:
-        memo = self._memo
-        if isinstance(duration, WallClock):
-            if hours is None:  # on the clock: one addition, cheaper than remembering it
-                return self._start + duration.delta
-            key: tuple[int, WorkingHours | None] = (id(duration), hours)
-            at = memo.get(key)
-            if at is None:
-                at = memo[key] = self._working_time(duration.delta, hours)
-            return at
-        key = (id(duration), None)  # working days count the same for every body
-        at = memo.get(key)
+        """The deadline ``duration`` after the start, remembered for this decision."""
+        if isinstance(duration, WallClock) and hours is None:
+            return self._start + duration.delta  # one addition, cheaper than remembering it
+        if not isinstance(duration, WallClock):
+            hours = None  # working days count the same for every body
+        key = (id(duration), hours)
+        at = self._memo.get(key)
         if at is None:
-            at = memo[key] = self._working_days(duration.count)
+            at = self._memo[key] = self.count(duration, hours)
         return at
+
+    def count(self, duration: Duration, hours: WorkingHours | None = None) -> datetime:
+        """The deadline ``duration`` after the start: on the clock (``hours`` None), in the
+        working time of ``hours``, or in working days (``hours`` then does not matter)."""
+        if isinstance(duration, WallClock):
+            if hours is None:
+                return self._start + duration.delta
+            return self._working_time(duration.delta, hours)
+        return self._working_days(duration.count)
 
     def _working_time(self, delta: timedelta, hours: WorkingHours) -> datetime:
         day = self._day or self._place()
@@ -301,6 +342,8 @@ class _DeadlineClock:
 
     def _utc(self, day: date, target: date, since_midnight: timedelta, fold: int) -> datetime:
         offset = self._offset
+        if offset is not None and target == day:  # due the same (stable) day: no zone at all
+            return self._start + (since_midnight - self._since_midnight)
         target_offset = self._calendar.stable_offset(target, self._tz)
         if offset is not None and target_offset is not None:
             return self._start + ((target - day) + (since_midnight - self._since_midnight)
