@@ -33,7 +33,9 @@ ACTION_ESCALATION_DUE_WHERE = ("(status = 'accepted' OR status = 'acknowledged' 
 class Referral(IdMixin, db.Model):  # type: ignore[name-defined]
     __tablename__ = "referrals"
     __table_args__ = (
-        Index("ix_referrals_unit_status", "unit_id", "status"),
+        # The inbox counts its open, new and overdue referrals from this index alone.
+        Index("ix_referrals_unit_deadlines", "unit_id", "status", "ack_due_at", "action_due_at",
+              "first_action_at"),
         Index("ix_referrals_status_ack_due", "status", "ack_due_at"),
         Index("ix_referrals_status_action_due", "status", "action_due_at"),
         Index("ix_referrals_ack_escalation_due", "ack_due_at", "id",

@@ -30,7 +30,7 @@ from intake.ports import routing
 from intake.serialize import viewer_field_view
 from referrals.handoffs import notify, queries, service, transitions
 from referrals.handoffs.escalation import overdue_filter
-from referrals.handoffs.models import STATES, Referral, ReferralEvent
+from referrals.handoffs.models import OPEN_STATES, SENT, STATES, Referral, ReferralEvent
 from referrals.handoffs.notification_models import Notification
 from referrals.handoffs.serialize import note_visible_to
 from referrals.handoffs.service import ActionInput
@@ -105,14 +105,14 @@ def inbox_home(user: User) -> str:
 
 
 def _inbox_counts(user: User, now: datetime) -> dict[str, int]:
-    scope = queries.referral_scope(user).subquery()
-    base = select(func.count()).select_from(Referral).where(
-        Referral.id.in_(select(scope.c.id)))
-    return {
-        "open": int(db.session.scalar(queries.with_status(base, queries.OPEN)) or 0),
-        "new": int(db.session.scalar(base.where(Referral.status == "sent")) or 0),
-        "overdue": int(db.session.scalar(base.where(overdue_filter(now))) or 0),
-    }
+    """Open, new and overdue referrals in the user's scope, in one statement (for a unit, an
+    index-only scan of ``ix_referrals_unit_deadlines``)."""
+    counts = queries.referral_scope(user).with_only_columns(
+        func.count().filter(Referral.status.in_(sorted(OPEN_STATES))),
+        func.count().filter(Referral.status == SENT),
+        func.count().filter(overdue_filter(now)))
+    open_, new, overdue = db.session.execute(counts).one()
+    return {"open": int(open_), "new": int(new), "overdue": int(overdue)}
 
 
 @bp.get("/inbox")

@@ -20,6 +20,7 @@ from core.models import User
 from intake.models import Case, CaseEvent
 from referrals.handoffs.models import ReferralEvent
 from tests.factories import csrf_token, sign_in
+from tests.sql import counting_statements
 from tests.reading import get_row
 from tests.referrals.handoffs.conftest import Acting, People, referral, unit_of
 
@@ -65,6 +66,27 @@ def test_overdue_referrals_are_marked_in_words_and_colour(
     html = page(signed_in(app, people.police), "/")
     assert "overdue by 30 min" in html and "is-overdue" in html and 'class="countdown overdue"' in html
     assert "Overdue: 1" in html
+
+
+def test_the_inbox_counts_open_new_and_overdue_in_one_statement(
+        app: Flask, people: People, submit: Any, acting: Callable[[User], Acting],
+        clock: FrozenClock) -> None:
+    new, late, acknowledged, completed = submit(), submit(urgency="P1"), submit(), submit()
+    police = acting(people.police)
+    police.act(acknowledged["referrals"][POLICE], "acknowledge")
+    done = completed["referrals"][POLICE]
+    for action, body in [("acknowledge", None), ("accept", None),
+                         ("record_action", {"action": "home_visit", "note": "visited"}),
+                         ("complete", {"outcome": "child_seen", "note": "done"})]:
+        assert police.act(done, action, body).status_code == 200, action
+    clock.advance(timedelta(minutes=20))  # only the P1 acknowledgement (15 min) is late
+    client = signed_in(app, people.police)
+    with counting_statements(db.engine) as seen:
+        html = page(client, "/inbox")
+    assert "Open: 3" in html  # new, late and acknowledged; not the completed one
+    assert "Waiting for acknowledgement: 2" in html and "Overdue: 1" in html
+    assert new["referrals"][POLICE] in html and late["referrals"][POLICE] in html
+    assert sum("count(*)" in s.lower() and "referrals" in s for s in seen) == 1, seen.report()
 
 
 def test_the_inbox_filters(app: Flask, people: People, submit: Any,
