@@ -20,9 +20,9 @@ from core.models import User
 from intake.models import Case, CaseEvent
 from referrals.handoffs.models import ReferralEvent
 from tests.factories import csrf_token, sign_in
-from tests.sql import counting_statements
 from tests.reading import get_row
 from tests.referrals.handoffs.conftest import Acting, People, referral, unit_of
+from tests.sql import counting_statements
 
 POLICE = "police.juvenile_inspector"
 EN = {"Accept-Language": "en"}
