@@ -112,9 +112,9 @@ def _offering_id(service: str, region: str, district: str | None) -> str | None:
 #
 # Resolving with two queries per referral cost about 15 ms each (issue 13). The directory is
 # small (a few thousand service offers for the whole country) and changes rarely, so each
-# process keeps it in memory, keyed by the version the database holds (core/reference_cache.py: every
-# flush that writes an AgencyUnit or UnitService bumps it in the same transaction). A submission
-# reads that version with the algorithm's and the calendar's, in one statement
+# process keeps it in memory, keyed by the version the database holds (core/reference_cache.py:
+# every flush that writes an AgencyUnit or UnitService bumps it in the same transaction). A
+# submission reads that version with the algorithm's and the calendar's, in one statement
 # (``stored_versions``).
 
 DIRECTORY = reference_cache.watch("directory", AgencyUnit, UnitService)

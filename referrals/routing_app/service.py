@@ -118,8 +118,8 @@ def working_calendar() -> WorkingCalendar:
 
 
 def _current_calendar() -> WorkingCalendar:
-    """The process's copy while the stored version is the one it was read at (core/reference_cache.py):
-    the days administrators added are a table read only when it changed."""
+    """The process's copy while the stored version is the one it was read at
+    (core/reference_cache.py): the days administrators added are read only when they changed."""
     if CALENDAR.changed_in(db.session):  # this transaction's own, uncommitted view
         return _load_calendar()
     version = CALENDAR.version(stored_versions().of(CALENDAR))
