@@ -458,3 +458,19 @@ def test_walking_ids_outside_one_s_scope_is_404_and_on_record(
     assert denied == [("case", case["case_id"]), ("contact", contact_id),
                       ("referral", police_referral), ("referral", police_referral),
                       ("case", case["case_id"])]
+
+
+def test_a_refused_form_marks_its_own_fields_not_the_same_names_in_other_forms(
+        app: Flask, people: People, case: dict[str, Any]) -> None:
+    referral_id = case["referrals"][POLICE]
+    client = signed_in(app, people.police)
+    path = f"/referrals/{referral_id}"
+    post(client, f"{path}/accept", path)
+    refused = post(client, f"{path}/note", path, note="")
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and 'id="err-note-note"' in html
+    assert 'aria-invalid="true"' in _control(html, "note-note")
+    # The record-action and complete forms have a "note" field too: not refused, not marked.
+    for control in ("record_action-note", "complete-note"):
+        assert "aria-invalid" not in _control(html, control)
+    assert 'id="err-record_action-note"' not in html and 'id="err-complete-note"' not in html
