@@ -6,7 +6,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from core.keys_cli import keys
-from core.permissions import HELPLINE, register_endpoints
+from core.permissions import CASE_READERS, HELPLINE, register_endpoints
 from core.roles import Role
 from core.templating import add_navigation
 from core.views import register_home
@@ -16,10 +16,8 @@ from intake.flags_cli import encrypt_risk_flags
 # Who may reach each of intake's endpoints (core.permissions: deny by default).
 ENDPOINTS = {
     "api.create_contact": HELPLINE,
-    "api.get_contact": frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.AGENCY_STAFF,
-                                  Role.AGENCY_HEAD}),
-    "api.get_case": frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.AGENCY_STAFF,
-                               Role.AGENCY_HEAD}),
+    "api.get_contact": CASE_READERS,
+    "api.get_case": CASE_READERS,
     "api.search_cases": HELPLINE,
     "intake.new_contact": HELPLINE,
     "intake.preview": HELPLINE,
@@ -29,8 +27,7 @@ ENDPOINTS = {
     "intake.cases": HELPLINE,
     "intake.correct_case": HELPLINE,
     "intake.apply_routing": HELPLINE,
-    "intake.case_page": frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.AGENCY_STAFF,
-                                   Role.AGENCY_HEAD}),
+    "intake.case_page": CASE_READERS,
 }
 
 

@@ -24,7 +24,7 @@ ENDPOINTS = {
     "routing_admin.edit_unit": ADMIN_ONLY,
     "routing_admin.deactivate_unit": ADMIN_ONLY,
     "routing_admin.activate_unit": ADMIN_ONLY,
-    "routing_admin.review_bundled": frozenset({Role.ADMIN}),
+    "routing_admin.review_bundled": ADMIN_ONLY,
 }
 
 

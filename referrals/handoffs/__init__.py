@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
 
-from core.permissions import ALL_STAFF, CASE_READERS, HELPLINE, UNIT_STAFF, register_endpoints
+from core.permissions import (
+    ALL_STAFF,
+    CASE_READERS,
+    HELPLINE,
+    SUPERVISORS,
+    UNIT_STAFF,
+    register_endpoints,
+)
 from core.roles import Role
 from core.templating import add_navigation
 from core.views import register_home
@@ -20,11 +27,11 @@ ENDPOINTS = {
     "handoffs.inbox": UNIT_STAFF,
     "handoffs.referral_page": CASE_READERS,
     "handoffs.act": CASE_READERS,
-    "handoffs.reroute_list": frozenset({Role.SUPERVISOR}),
+    "handoffs.reroute_list": SUPERVISORS,
     "handoffs.notifications": ALL_STAFF,
     "handoffs.read_notifications": ALL_STAFF,
     "handoffs.close_case": HELPLINE,
-    "handoffs.reopen_case": frozenset({Role.SUPERVISOR}),
+    "handoffs.reopen_case": SUPERVISORS,
     "api.list_referrals": CASE_READERS,
     "api.get_referral": CASE_READERS,
     **{f"api.referral_{action}": CASE_READERS for action in (
